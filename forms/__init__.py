@@ -1,0 +1,1 @@
+"""WTForms classes for the HTML pages (the API uses marshmallow schemas instead)."""

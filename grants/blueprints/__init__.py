@@ -1,0 +1,21 @@
+"""Blueprint registry: one blueprint per domain, each in its own module."""
+from __future__ import annotations
+
+import importlib
+
+from flask import Flask
+
+# Module paths of the blueprints; each exposes `bp` (and optionally `register(app)`).
+BLUEPRINTS = (
+    "grants.blueprints.main",
+    "grants.blueprints.auth",
+)
+
+
+def register_all(app: Flask) -> None:
+    for path in BLUEPRINTS:
+        module = importlib.import_module(path)
+        if hasattr(module, "register"):
+            module.register(app)
+        else:
+            app.register_blueprint(module.bp)

@@ -1,0 +1,90 @@
+"""Sign in, sign out, profile and password."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from forms.auth import LoginForm, PasswordChangeForm, ProfileForm
+from grants import audit, security
+from grants.errors import Throttled
+from grants.extensions import db
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("main.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            user = security.authenticate(form.email.data, form.password.data, security.client_ip())
+        except Throttled as exc:
+            audit.record("auth.throttled", changes={"email": form.email.data}, label=form.email.data)
+            db.session.commit()
+            return render_template("auth/login.html", form=form, error=exc.message), 429
+        if user is None:
+            audit.record("auth.failed", changes={"email": form.email.data}, label=form.email.data)
+            db.session.commit()
+            error = "The email address or password is not right."
+        else:
+            security.start_session(user)
+            audit.record("auth.signed_in", user)
+            db.session.commit()
+            if user.must_change_password:
+                flash("An administrator asked you to choose a new password.", "warning")
+                return redirect(url_for("auth.password"))
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form, error=error), 400 if form.is_submitted() else 200
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    if current_user.is_authenticated:
+        audit.record("auth.signed_out", current_user._get_current_object())
+    security.end_session()
+    db.session.commit()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        form.populate_obj(current_user)
+        db.session.commit()
+        flash("Your profile is saved.", "success")
+        return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", form=form)
+
+
+@bp.route("/profile/password", methods=["GET", "POST"])
+@login_required
+def password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        if not security.verify_password(user.password_hash, form.current_password.data):
+            form.current_password.errors.append("That is not your current password.")
+        elif problem := security.password_problem(form.new_password.data, user.email):
+            form.new_password.errors.append(problem)
+        else:
+            security.change_password(user, form.new_password.data)
+            audit.record("auth.password_changed", user)
+            security.start_session(user)
+            db.session.commit()
+            flash("Your password is changed. Every other session was signed out.", "success")
+            return redirect(url_for("main.home"))
+    return render_template("auth/password.html", form=form), 400 if form.errors else 200

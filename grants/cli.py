@@ -1,0 +1,17 @@
+"""CLI command registry: each module adds its own click group or command."""
+from __future__ import annotations
+
+import importlib
+
+from flask import Flask
+
+COMMAND_MODULES = (
+    "grants.demo",
+)
+
+
+def register_commands(app: Flask) -> None:
+    for path in COMMAND_MODULES:
+        module = importlib.import_module(path)
+        for command in module.COMMANDS:
+            app.cli.add_command(command)

@@ -1,0 +1,1 @@
+"""Domain services: the rules. They never commit and never raise HTTP errors."""

@@ -1,0 +1,412 @@
+"""The report workflow: drafts, submission, review, excusal and amendment.
+
+DOMAIN.md 'Report workflow'. Every action checks the actor's rights, the report's state and the
+version the actor was looking at, records a transition, and leaves committing to the caller.
+A submitted version is frozen: any later edit happens in a new version.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from grants import audit
+from grants.errors import InvalidTransition, StaleEdit, ValidationFailed
+from grants.extensions import db
+from grants.measures import CUMULATIVE_NARRATIVE, NARRATIVES, MeasureSpec
+from grants.models import MeasureSetItem, Remark, Report, ReportTransition, ReportValue, ReportVersion, User, utcnow
+from grants.periods import eastern_today
+from grants.services import access
+from grants.validation import CheckResult, check_values, clean_text, submission_problems
+
+# action -> report statuses it may start from
+ALLOWED_FROM: dict[str, tuple[str, ...]] = {
+    "edit": ("not_started", "draft", "returned"),
+    "submit": ("draft",),
+    "unsubmit": ("submitted",),
+    "return": ("submitted",),
+    "accept": ("submitted",),
+    "excuse": ("not_started", "draft", "returned"),
+    "amend": ("accepted",),
+}
+ACTION_NAMES = {
+    "edit": "edited", "submit": "submitted", "unsubmit": "unsubmitted", "return": "returned",
+    "accept": "accepted", "excuse": "excused", "amend": "opened for amendment",
+}
+STATUS_LABELS = {
+    "not_started": "Not started", "draft": "Draft", "submitted": "Submitted, awaiting review",
+    "returned": "Returned for revision", "accepted": "Accepted", "excused": "Excused",
+}
+CERTIFICATION_TEXT = (
+    "I certify to the best of my knowledge and belief that this report is correct and complete "
+    "and that all outlays and obligations are for the purposes set forth in the award documents."
+)
+NARRATIVE_FIELDS = tuple(n for n, _, _ in NARRATIVES) + (CUMULATIVE_NARRATIVE[0],)
+
+
+@dataclass
+class ReportState:
+    """What a report page needs about the version being worked on."""
+
+    report: Report
+    version: ReportVersion | None
+    specs: list[MeasureSpec]
+    raw: dict[str, str]
+    check: CheckResult
+    previous: dict[str, Decimal]
+
+
+def report_specs(report: Report) -> list[MeasureSpec]:
+    """The measures of the measure-set version the report was opened on."""
+    items = db.session.scalars(
+        select(MeasureSetItem).where(MeasureSetItem.measure_set_id == report.measure_set_id)
+        .order_by(MeasureSetItem.position)
+    ).all()
+    return [MeasureSpec.from_model(item.measure) for item in items]
+
+
+def raw_values(version: ReportVersion | None) -> dict[str, str]:
+    if version is None:
+        return {}
+    rows = db.session.execute(
+        select(ReportValue.measure_code, ReportValue.dimension, ReportValue.category, ReportValue.raw)
+        .where(ReportValue.version_id == version.id)
+    )
+    return {(f"{m}.{d}.{c}" if d else m): raw for m, d, c, raw in rows}
+
+
+def counted_version_id(report: Report):
+    """The version that counts for comparisons: the official one, else the last submitted."""
+    return report.official_version_id or db.session.scalar(
+        select(ReportVersion.id).where(ReportVersion.report_id == report.id, ReportVersion.submitted_at.is_not(None))
+        .order_by(ReportVersion.number.desc()).limit(1)
+    )
+
+
+def previous_report(report: Report) -> Report | None:
+    return db.session.scalar(
+        select(Report).where(Report.grant_id == report.grant_id, Report.period_start < report.period_start)
+        .order_by(Report.period_start.desc()).limit(1)
+    )
+
+
+def previous_values(report: Report) -> dict[str, Decimal]:
+    """The grant's previous period's values by cell key (empty for a first report)."""
+    prev = previous_report(report)
+    version_id = counted_version_id(prev) if prev else None
+    if version_id is None:
+        return {}
+    rows = db.session.execute(
+        select(ReportValue.measure_code, ReportValue.dimension, ReportValue.category, ReportValue.value)
+        .where(ReportValue.version_id == version_id, ReportValue.value.is_not(None))
+    )
+    return {(f"{m}.{d}.{c}" if d else m): v for m, d, c, v in rows}
+
+
+def prior_expended(report: Report) -> Decimal:
+    """FIN-01 summed over the grant's earlier periods (their counted versions)."""
+    earlier = db.session.scalars(
+        select(Report).where(Report.grant_id == report.grant_id, Report.period_start < report.period_start)
+    ).all()
+    ids = [vid for vid in (counted_version_id(r) for r in earlier) if vid]
+    if not ids:
+        return Decimal("0")
+    return db.session.scalar(
+        select(func.coalesce(func.sum(ReportValue.value), 0))
+        .where(ReportValue.version_id.in_(ids), ReportValue.measure_code == "FIN-01", ReportValue.dimension == "")
+    ) or Decimal("0")
+
+
+def evaluate(report: Report, raw: dict[str, str], specs: list[MeasureSpec] | None = None,
+             previous: dict[str, Decimal] | None = None) -> CheckResult:
+    specs = specs if specs is not None else report_specs(report)
+    return check_values(
+        specs, raw, report.grant.award_amount,
+        previous if previous is not None else previous_values(report), prior_expended(report),
+    )
+
+
+def load_state(report: Report, version: ReportVersion | None = None) -> ReportState:
+    version = version or report.current_version
+    specs = report_specs(report)
+    raw = raw_values(version)
+    previous = previous_values(report)
+    return ReportState(report, version, specs, raw, evaluate(report, raw, specs, previous), previous)
+
+
+def narratives_of(version: ReportVersion | None) -> dict[str, str]:
+    return {name: (getattr(version, name) or "") if version else "" for name in NARRATIVE_FIELDS}
+
+
+def _require_state(report: Report, action: str) -> None:
+    if report.status not in ALLOWED_FROM[action]:
+        last = db.session.scalar(
+            select(ReportTransition).where(ReportTransition.report_id == report.id)
+            .order_by(ReportTransition.id.desc()).limit(1)
+        )
+        detail = ""
+        if last is not None and last.actor is not None:
+            from grants.web import fmt_datetime
+
+            detail = f" {last.actor.name} {ACTION_NAMES.get(last.action, last.action)} it on {fmt_datetime(last.at)}."
+        raise InvalidTransition(
+            f"This report cannot be {ACTION_NAMES[action]} now: it is {STATUS_LABELS[report.status].lower()}.{detail}"
+        )
+
+
+def _check_lock(obj, expected: int | None, what: str) -> None:
+    if expected is not None and int(expected) != obj.lock_version:
+        who = getattr(getattr(obj, "updated_by", None), "name", None)
+        by = f" by {who}" if who else ""
+        raise StaleEdit(
+            f"This {what} was changed{by} after you opened it. Your changes were not saved; "
+            "compare them with the current values below.", current=obj,
+        )
+
+
+def _transition(report: Report, version: ReportVersion | None, action: str, to_status: str,
+                user: User | None, comment: str = "") -> None:
+    db.session.add(ReportTransition(
+        report_id=report.id, version_id=version.id if version else None, from_status=report.status,
+        to_status=to_status, action=action, actor_id=user.id if user else None, comment=comment,
+    ))
+    report.status = to_status
+
+
+def _new_version(report: Report, user: User, source: ReportVersion | None, *, amendment: bool = False,
+                 reason: str | None = None) -> ReportVersion:
+    number = (db.session.scalar(select(func.max(ReportVersion.number)).where(ReportVersion.report_id == report.id)) or 0) + 1
+    version = ReportVersion(report_id=report.id, number=number, status="draft", is_amendment=amendment,
+                            amendment_reason=reason, created_by_id=user.id, updated_by_id=user.id, explanations={})
+    if source is not None:
+        for name in NARRATIVE_FIELDS:
+            setattr(version, name, getattr(source, name))
+        version.explanations = dict(source.explanations or {})
+        version.values = [
+            ReportValue(measure_code=v.measure_code, dimension=v.dimension, category=v.category, raw=v.raw,
+                        value=v.value, valid=v.valid)
+            for v in db.session.scalars(select(ReportValue).where(ReportValue.version_id == source.id))
+        ]
+    db.session.add(version)
+    db.session.flush()
+    report.current_version_id = version.id
+    report.current_version = version
+    return version
+
+
+def working_version(report: Report, user: User) -> ReportVersion:
+    """The draft to edit, opening one when the report has none (first edit or after a return)."""
+    access.require_edit(user, report)
+    _require_state(report, "edit")
+    if report.status == "draft" and report.current_version is not None and report.current_version.status == "draft":
+        return report.current_version
+    version = _new_version(report, user, report.current_version)
+    _transition(report, version, "edit", "draft", user,
+                "Revision started" if report.status == "returned" else "Draft started")
+    return version
+
+
+def save_draft(report: Report, user: User, raw: dict[str, str], narratives: dict[str, str],
+               explanations: dict[str, str], expected_lock: int | None) -> tuple[ReportVersion, CheckResult]:
+    """Save what was typed, valid or not, and return the check of it.
+
+    Invalid values are kept (raw text, no number) so that nothing typed is ever lost; they block
+    submission until fixed. A save based on an older copy than the stored one is refused.
+    """
+    if report.current_version is not None and report.status == "draft":
+        _check_lock(report.current_version, expected_lock, "draft")
+    version = working_version(report, user)
+    specs = report_specs(report)
+    result = evaluate(report, raw, specs)
+    existing = {(v.measure_code, v.dimension, v.category): v for v in version.values}
+    changes: dict[str, list] = {}
+    for spec in specs:
+        for cell in spec.cells:
+            text = (raw.get(cell.key) or "").strip()[:64]
+            key = (cell.measure, cell.dimension, cell.category)
+            row = existing.get(key)
+            old = row.raw if row else ""
+            if old != text:
+                changes[cell.key] = [old, text]
+            if row is None and text:
+                version.values.append(ReportValue(measure_code=cell.measure, dimension=cell.dimension,
+                                                  category=cell.category, raw=text, value=result.values[cell.key],
+                                                  valid=cell.key not in result.errors))
+            elif row is not None and not text:
+                version.values.remove(row)
+            elif row is not None:
+                row.raw, row.value, row.valid = text, result.values[cell.key], cell.key not in result.errors
+    for name in NARRATIVE_FIELDS:
+        if name in narratives:
+            setattr(version, name, (narratives[name] or "").replace("\r\n", "\n"))
+    version.explanations = {k: v.strip() for k, v in explanations.items() if v and v.strip()}
+    version.updated_by_id = user.id
+    version.updated_at = utcnow()
+    if changes:
+        audit.record("report.values_saved", version, changes, report_id=report.id, grant_id=report.grant_id)
+    db.session.flush()
+    return version, result
+
+
+def submit_report(report: Report, user: User, certification: dict[str, str], expected_lock: int | None,
+                  now: datetime | None = None) -> ReportVersion:
+    """Certify and submit the draft; the version is frozen from here on."""
+    access.require_certifier(user, report)
+    _require_state(report, "submit")
+    version = report.current_version
+    _check_lock(version, expected_lock, "draft")
+    state = load_state(report, version)
+    problems = submission_problems(state.specs, state.check, narratives_of(version), version.explanations or {})
+    if report.report_type != "final":
+        problems.pop(CUMULATIVE_NARRATIVE[0], None)
+    elif not (version.narrative_cumulative or "").strip():
+        problems.setdefault(CUMULATIVE_NARRATIVE[0], []).append("Describe the whole award's accomplishments (final report).")
+    cert_errors = {}
+    for key, label in (("name", "your name"), ("title", "your title"), ("phone", "a phone number"), ("email", "an email address")):
+        value, error = clean_text(certification.get(key), label, max_length=200)
+        certification[key] = value
+        if error:
+            cert_errors[f"certifier_{key}"] = [error]
+    if not certification.get("agree"):
+        cert_errors["certify"] = ["Check the box to certify the report."]
+    if problems or cert_errors:
+        raise ValidationFailed(
+            "The report cannot be submitted yet. Fix the problems listed, then submit again.",
+            {**problems, **cert_errors},
+        )
+    now = now or utcnow()
+    version.status = "submitted"
+    version.submitted_at = now
+    version.certified_at = now
+    version.certified_by_id = user.id
+    version.certifier_name = certification["name"]
+    version.certifier_title = certification["title"]
+    version.certifier_phone = certification["phone"]
+    version.certifier_email = certification["email"]
+    report.first_submitted_at = report.first_submitted_at or now
+    report.last_submitted_at = now
+    report.revision_due_date = None if not version.is_amendment else report.revision_due_date
+    _transition(report, version, "submit", "submitted", user, "Amendment submitted" if version.is_amendment else "")
+    db.session.flush()
+    return version
+
+
+def unsubmit_report(report: Report, user: User) -> ReportVersion:
+    """Withdraw a submission the officer has not acted on; editing continues in a new version."""
+    access.require_certifier(user, report)
+    _require_state(report, "unsubmit")
+    submitted = report.current_version
+    submitted.status = "withdrawn"
+    version = _new_version(report, user, submitted, amendment=submitted.is_amendment, reason=submitted.amendment_reason)
+    _transition(report, version, "unsubmit", "draft", user, "Submission withdrawn by the grantee")
+    db.session.flush()
+    return version
+
+
+def _reviewable(report: Report, user: User, expected_lock: int | None) -> ReportVersion:
+    access.require_reviewer(user, report)
+    _check_lock(report, expected_lock, "report")
+    return report.current_version
+
+
+def accept_report(report: Report, user: User, expected_lock: int | None = None, remark: str = "") -> ReportVersion:
+    version = _reviewable(report, user, expected_lock)
+    _require_state(report, "accept")
+    comment, error = clean_text(remark, "a remark", required=False)
+    if error:
+        raise ValidationFailed(error, {"remarks": [error]})
+    if report.official_version is not None and report.official_version_id != version.id:
+        report.official_version.status = "superseded"
+    version.status = "accepted"
+    report.official_version_id = version.id
+    report.official_version = version
+    report.revision_due_date = None
+    if comment:
+        db.session.add(Remark(report_id=report.id, version_id=version.id, author_id=user.id, visibility="public", body=comment))
+    _transition(report, version, "accept", "accepted", user, comment)
+    db.session.flush()
+    return version
+
+
+def return_report(report: Report, user: User, remarks: str, revision_due: date | None,
+                  expected_lock: int | None = None, visibility: str = "public") -> ReportVersion:
+    version = _reviewable(report, user, expected_lock)
+    _require_state(report, "return")
+    body, error = clean_text(remarks, "remarks saying what to revise")
+    errors = {"remarks": [error]} if error else {}
+    if revision_due is None:
+        errors["revision_due_date"] = ["Enter the date the revision is due."]
+    elif revision_due < eastern_today():
+        errors["revision_due_date"] = ["The revision due date cannot be in the past."]
+    if errors:
+        raise ValidationFailed("The report was not returned. Fix the problems listed.", errors)
+    version.status = "returned"
+    report.revision_due_date = revision_due
+    db.session.add(Remark(report_id=report.id, version_id=version.id, author_id=user.id,
+                          visibility="public" if visibility != "private" else "private", body=body))
+    # A returned amendment leaves the accepted version official (official_version_id unchanged).
+    _transition(report, version, "return", "returned", user, body if visibility != "private" else "Returned for revision")
+    db.session.flush()
+    return version
+
+
+def excuse_report(report: Report, user: User, reason: str, expected_lock: int | None = None) -> None:
+    access.require_reviewer(user, report)
+    _check_lock(report, expected_lock, "report")
+    _require_state(report, "excuse")
+    text, error = clean_text(reason, "the reason the report is not required")
+    if error:
+        raise ValidationFailed(error, {"reason": [error]})
+    report.excused_reason = text
+    _transition(report, report.current_version, "excuse", "excused", user, text)
+    db.session.flush()
+
+
+def request_amendment(report: Report, user: User, reason: str) -> ReportVersion:
+    """Open a new draft version of an accepted report; the accepted one stays official."""
+    access.require_certifier(user, report)
+    _require_state(report, "amend")
+    text, error = clean_text(reason, "the reason for the amendment")
+    if error:
+        raise ValidationFailed(error, {"reason": [error]})
+    version = _new_version(report, user, report.official_version, amendment=True, reason=text)
+    _transition(report, version, "amend", "draft", user, text)
+    db.session.flush()
+    return version
+
+
+def add_remark(report: Report, user: User, body: str, visibility: str) -> Remark:
+    access.require_reviewer(user, report)
+    text, error = clean_text(body, "a remark")
+    if error:
+        raise ValidationFailed(error, {"body": [error]})
+    remark = Remark(report_id=report.id, version_id=report.current_version_id, author_id=user.id,
+                    visibility="private" if visibility == "private" else "public", body=text)
+    db.session.add(remark)
+    db.session.flush()
+    return remark
+
+
+def visible_remarks(report: Report, user: User) -> list[Remark]:
+    query = select(Remark).where(Remark.report_id == report.id).order_by(Remark.created_at.desc(), Remark.id.desc())
+    if not access.sees_private_remarks(user):
+        query = query.where(Remark.visibility == "public")
+    return list(db.session.scalars(query))
+
+
+def history(report: Report) -> list[ReportTransition]:
+    """Every transition of the report; a private return remark is never copied into one."""
+    return list(db.session.scalars(
+        select(ReportTransition).where(ReportTransition.report_id == report.id)
+        .options(selectinload(ReportTransition.actor), selectinload(ReportTransition.version))
+        .order_by(ReportTransition.at, ReportTransition.id)
+    ))
+
+
+def versions(report: Report) -> list[ReportVersion]:
+    return list(db.session.scalars(
+        select(ReportVersion).where(ReportVersion.report_id == report.id).order_by(ReportVersion.number)
+    ))

@@ -1,0 +1,160 @@
+"""Web-wide hooks: navigation, template helpers, and mapping domain errors to responses."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
+from sqlalchemy import func, select
+
+from grants.errors import DomainError, Forbidden, InvalidTransition, NotFound, StaleEdit, Throttled, ValidationFailed
+from grants.extensions import db
+from grants.periods import EASTERN, TIMELINESS_LABELS
+from grants.security import ROLE_LABELS
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    active: bool
+
+
+# (label, endpoint, roles), added by each blueprint as it registers (see register_nav).
+NAVIGATION: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+
+
+def register_nav(label: str, endpoint: str, roles: tuple[str, ...]) -> None:
+    """Blueprints add their navigation entries when they are registered."""
+    global NAVIGATION
+    if (label, endpoint, roles) not in NAVIGATION:
+        NAVIGATION = NAVIGATION + ((label, endpoint, roles),)
+
+
+def nav_items() -> list[NavItem]:
+    if not current_user.is_authenticated:
+        return []
+    items, seen = [], set()
+    for label, endpoint, roles in NAVIGATION:
+        if current_user.role in roles and label not in seen:
+            seen.add(label)
+            url = url_for(endpoint)
+            active = request.endpoint == endpoint or (url != "/" and request.path.startswith(url))
+            items.append(NavItem(label, url, active))
+    return items
+
+
+def fmt_number(value, value_type: str = "count") -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        return value
+    value = Decimal(value)
+    if value_type == "currency":
+        return f"${value:,.2f}"
+    if value_type == "percent":
+        return f"{value:.1f}%"
+    return f"{int(value):,}" if value == value.to_integral_value() else f"{value:,.1f}"
+
+
+def fmt_date(value: date | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:%b} {value.day}, {value.year}"
+
+
+def fmt_datetime(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    local = value.astimezone(EASTERN)
+    hour = local.strftime("%I").lstrip("0")
+    return f"{local:%b} {local.day}, {local.year}, {hour}:{local:%M} {local:%p} ET".replace("AM", "a.m.").replace("PM", "p.m.")
+
+
+def _unread_count() -> int:
+    if not current_user.is_authenticated:
+        return 0
+    from grants.models import UserMessage
+
+    return db.session.scalar(
+        select(func.count()).select_from(UserMessage)
+        .where(UserMessage.user_id == current_user.id, UserMessage.read_at.is_(None))
+    ) or 0
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(number=fmt_number, date=fmt_date, datetime=fmt_datetime, nl2br=nl2br)
+    app.jinja_env.globals.update(ROLE_LABELS=ROLE_LABELS, TIMELINESS_LABELS=TIMELINESS_LABELS)
+
+    @app.context_processor
+    def _context():
+        return {"nav_items": nav_items(), "unread_count": _unread_count()}
+
+    def _error_page(status: int, message: str):
+        if wants_json():
+            return jsonify({"message": message, "errors": {}}), status
+        return render_template(f"errors/{status}.html", message=message), status
+
+    @app.errorhandler(NotFound)
+    def _not_found(exc):
+        return _error_page(404, exc.message)
+
+    @app.errorhandler(Forbidden)
+    def _forbidden(exc):
+        return _error_page(403, exc.message)
+
+    @app.errorhandler(Throttled)
+    def _throttled(exc):
+        return _error_page(429, exc.message)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc):
+        return _error_page(400, "This form expired or came from another site. Reload the page and try again.")
+
+    @app.errorhandler(404)
+    def _http_404(exc):
+        return _error_page(404, "We could not find that page.")
+
+    @app.errorhandler(403)
+    def _http_403(exc):
+        return _error_page(403, "Your account does not have access to this page.")
+
+    @app.errorhandler(400)
+    def _http_400(exc):
+        return _error_page(400, getattr(exc, "description", "The request was not valid."))
+
+    @app.errorhandler(413)
+    def _http_413(exc):
+        return _error_page(400, "That file or form is too large.")
+
+    @app.errorhandler(500)
+    def _http_500(exc):
+        db.session.rollback()
+        return _error_page(500, "Something went wrong on our side. Nothing was saved; try again.")
+
+    @app.errorhandler(InvalidTransition)
+    @app.errorhandler(StaleEdit)
+    @app.errorhandler(ValidationFailed)
+    def _domain_refusal(exc: DomainError):
+        """A refused action on a page: say why and go back where the user came from."""
+        db.session.rollback()
+        if wants_json():
+            status = 409 if isinstance(exc, (InvalidTransition, StaleEdit)) else 422
+            return jsonify({"message": exc.message, "errors": exc.errors}), status
+        flash(exc.message, "error")
+        return redirect(request.referrer or url_for("main.home"))
+
+
+def nl2br(text: str) -> Markup:
+    """Plain text with line breaks, escaped (narratives are never HTML)."""
+    from markupsafe import escape
+
+    return Markup("<br>".join(escape(line) for line in (text or "").split("\n")))
