@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Flask, g, has_request_context, request
-from sqlalchemy import event, inspect, insert
+from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 
 from grants.extensions import db

@@ -10,7 +10,8 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from decimal import Decimal
 
 import click
@@ -22,8 +23,21 @@ from grants import audit
 from grants.extensions import db
 from grants.measures import CATALOG, MEASURES, PROGRAMS, MeasureSpec, categories
 from grants.models import (
-    Community, ExtensionRequest, Grant, MeasureDefinition, MeasureSet, MeasureSetItem, Organization, Program,
-    ProgramOfficer, Remark, Report, ReportTransition, ReportValue, ReportVersion, User,
+    Community,
+    ExtensionRequest,
+    Grant,
+    MeasureDefinition,
+    MeasureSet,
+    MeasureSetItem,
+    Organization,
+    Program,
+    ProgramOfficer,
+    Remark,
+    Report,
+    ReportTransition,
+    ReportValue,
+    ReportVersion,
+    User,
 )
 from grants.periods import EASTERN, deadline_instant, eastern_today, fiscal_year_of, reporting_periods
 from grants.regions import hhs_region
@@ -140,7 +154,7 @@ def generate_values(specs: list[MeasureSpec], clients: float, spent: Decimal, rn
 def _submitted_at(due: date, late: bool, rng: random.Random) -> datetime:
     day = due + timedelta(days=rng.randint(1, 25)) if late else due - timedelta(days=rng.randint(0, 20))
     local = datetime.combine(day, dtime(rng.randint(8, 17), rng.randint(0, 59)), tzinfo=EASTERN)
-    return local.astimezone(timezone.utc)
+    return local.astimezone(UTC)
 
 
 def _plan_status(due: date, today: date, rng: random.Random) -> tuple[str, bool, bool]:
@@ -178,7 +192,7 @@ def seed(grant_count: int = 60, years: int = 3, today: date | None = None, seed_
     today = today or eastern_today()
     ids = _Ids()
     rows: dict[type, list[dict]] = defaultdict(list)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     # Programs, measures and version 1 of each program's measure set.
     measure_ids = {}
@@ -300,7 +314,8 @@ def seed(grant_count: int = 60, years: int = 3, today: date | None = None, seed_
         grants.append((gid, pcode, org[0], community[1], start, end, award, officer_id))
 
     # Reports, versions, values, transitions and remarks.
-    demo_targets = {grants[0][0]: "returned", grants[1][0]: "not_started", grants[3][0]: "submitted"}
+    demo_targets = {grants[0][0]: "returned", grants[1][0]: "not_started", grants[2][0]: "submitted",
+                    grants[3][0]: "submitted"}
     history_start = date(first_fy - 1, 10, 1)
     for gid, pcode, org_id, cname, start, end, award, officer_id in grants:
         periods = [p for p in reporting_periods(start, end) if p.start <= today and p.end >= history_start]
@@ -323,7 +338,8 @@ def seed(grant_count: int = 60, years: int = 3, today: date | None = None, seed_
             if p.report_type == "final" and p.due_date > today:
                 status = "draft"
             extended = None
-            if status == "not_started" and p.due_date < today and rng.random() < 0.25:
+            demo_target = p.due_date == recent_due and gid in demo_targets
+            if status == "not_started" and p.due_date < today and not demo_target and rng.random() < 0.25:
                 extended = today + timedelta(days=rng.choice((5, 9, 20, 40)))
             effective = max(p.due_date, extended) if extended else p.due_date
             fraction = ((p.end - p.start).days + 1) / 182.5
@@ -423,7 +439,7 @@ def seed(grant_count: int = 60, years: int = 3, today: date | None = None, seed_
 
     # A pending extension request on the demo grantee's overdue report, for the officer to decide.
     demo_overdue = next((r for r in rows[Report] if r["grant_id"] == grants[1][0] and r["status"] == "not_started"
-                         and r["due_date"] < today), None)
+                         and r["effective_due_date"] < today), None)
     if demo_overdue is not None:
         rows[ExtensionRequest].append(dict(
             id=ids("extension"), report_id=demo_overdue["id"], requested_by_id=user_ids["grantee@demo.test"],

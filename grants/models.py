@@ -1,7 +1,7 @@
 """Database models: SQLAlchemy 2 typed mappings with constraints in the database."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +27,7 @@ from grants.extensions import db
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -41,13 +41,13 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 ROLES = ("grantee_editor", "grantee_certifier", "program_officer", "leadership", "admin")
@@ -84,7 +84,7 @@ class User(UserMixin, db.Model):
     __table_args__ = (
         CheckConstraint(_in("role", ROLES), name="role"),
         CheckConstraint(
-            f"(role IN ('grantee_editor', 'grantee_certifier')) = (organization_id IS NOT NULL)",
+            "(role IN ('grantee_editor', 'grantee_certifier')) = (organization_id IS NOT NULL)",
             name="grantee_has_organization",
         ),
     )

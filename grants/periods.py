@@ -8,7 +8,7 @@ performance; the period containing its end is the final report, due 120 days aft
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 EASTERN = ZoneInfo("America/New_York")
@@ -79,11 +79,11 @@ def effective_due_date(due_date: date, extended_to: date | None) -> date:
 def deadline_instant(effective_due: date) -> datetime:
     """23:59:59 US Eastern on the effective due date, as an aware UTC datetime."""
     local = datetime.combine(effective_due, time(23, 59, 59), tzinfo=EASTERN)
-    return local.astimezone(timezone.utc)
+    return local.astimezone(UTC)
 
 
 def eastern_today(now: datetime | None = None) -> date:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return now.astimezone(EASTERN).date()
 
 

@@ -194,7 +194,8 @@ def check_narratives(narratives: dict[str, str]) -> dict[str, list[str]]:
     """Length and character rules of the narratives (plain text, at most 10,000 characters)."""
     errors: dict[str, list[str]] = {}
     for name, text in narratives.items():
-        text = text or ""
+        # Browsers send textarea line breaks as CRLF; a line break is one character to the writer.
+        text = (text or "").replace("\r\n", "\n")
         if len(text) > NARRATIVE_MAX_LENGTH:
             errors[name] = [f"Use at most {NARRATIVE_MAX_LENGTH:,} characters (this has {len(text):,})."]
         elif _CONTROL.search(text):

@@ -92,7 +92,14 @@ def wants_json() -> bool:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(number=fmt_number, date=fmt_date, datetime=fmt_datetime, nl2br=nl2br)
-    app.jinja_env.globals.update(ROLE_LABELS=ROLE_LABELS, TIMELINESS_LABELS=TIMELINESS_LABELS)
+    from grants.measures import categories, dimension_label
+    from grants.services.reports import STATUS_LABELS
+
+    app.jinja_env.globals.update(
+        ROLE_LABELS=ROLE_LABELS, TIMELINESS_LABELS=TIMELINESS_LABELS, dimension_label=dimension_label,
+        category_label=lambda cell: dict(categories(cell.dimension))[cell.category],
+        report_status_label=lambda status: STATUS_LABELS.get(status, status.replace("_", " ").capitalize()),
+    )
 
     @app.context_processor
     def _context():

@@ -9,6 +9,7 @@ from flask import Flask
 BLUEPRINTS = (
     "grants.blueprints.main",
     "grants.blueprints.auth",
+    "grants.blueprints.reports",
 )
 
 

@@ -141,24 +141,32 @@ def narratives_of(version: ReportVersion | None) -> dict[str, str]:
     return {name: (getattr(version, name) or "") if version else "" for name in NARRATIVE_FIELDS}
 
 
+def _last_action(report: Report) -> str:
+    """' Morgan Reyes accepted it on May 2, 2026, 3:04 p.m. ET.' for refusal messages, or ''."""
+    last = db.session.scalar(
+        select(ReportTransition).where(ReportTransition.report_id == report.id)
+        .order_by(ReportTransition.id.desc()).limit(1)
+    )
+    if last is None or last.actor is None:
+        return ""
+    from grants.web import fmt_datetime
+
+    return f" {last.actor.name} {ACTION_NAMES.get(last.action, last.action)} it on {fmt_datetime(last.at)}."
+
+
 def _require_state(report: Report, action: str) -> None:
     if report.status not in ALLOWED_FROM[action]:
-        last = db.session.scalar(
-            select(ReportTransition).where(ReportTransition.report_id == report.id)
-            .order_by(ReportTransition.id.desc()).limit(1)
-        )
-        detail = ""
-        if last is not None and last.actor is not None:
-            from grants.web import fmt_datetime
-
-            detail = f" {last.actor.name} {ACTION_NAMES.get(last.action, last.action)} it on {fmt_datetime(last.at)}."
         raise InvalidTransition(
-            f"This report cannot be {ACTION_NAMES[action]} now: it is {STATUS_LABELS[report.status].lower()}.{detail}"
+            f"This report cannot be {ACTION_NAMES[action]} now: it is {STATUS_LABELS[report.status].lower()}."
+            f"{_last_action(report)}"
         )
 
 
 def _check_lock(obj, expected: int | None, what: str) -> None:
     if expected is not None and int(expected) != obj.lock_version:
+        if isinstance(obj, Report):
+            raise StaleEdit(f"This report changed after you opened it, so nothing was done.{_last_action(obj)} "
+                            "Review the current report and try again.", current=obj)
         who = getattr(getattr(obj, "updated_by", None), "name", None)
         by = f" by {who}" if who else ""
         raise StaleEdit(
@@ -306,15 +314,16 @@ def unsubmit_report(report: Report, user: User) -> ReportVersion:
     return version
 
 
-def _reviewable(report: Report, user: User, expected_lock: int | None) -> ReportVersion:
+def _reviewable(report: Report, user: User, expected_lock: int | None, action: str) -> ReportVersion:
+    """Rights, then state, then the lock: a second officer acting at once learns what happened."""
     access.require_reviewer(user, report)
+    _require_state(report, action)
     _check_lock(report, expected_lock, "report")
     return report.current_version
 
 
 def accept_report(report: Report, user: User, expected_lock: int | None = None, remark: str = "") -> ReportVersion:
-    version = _reviewable(report, user, expected_lock)
-    _require_state(report, "accept")
+    version = _reviewable(report, user, expected_lock, "accept")
     comment, error = clean_text(remark, "a remark", required=False)
     if error:
         raise ValidationFailed(error, {"remarks": [error]})
@@ -333,8 +342,7 @@ def accept_report(report: Report, user: User, expected_lock: int | None = None, 
 
 def return_report(report: Report, user: User, remarks: str, revision_due: date | None,
                   expected_lock: int | None = None, visibility: str = "public") -> ReportVersion:
-    version = _reviewable(report, user, expected_lock)
-    _require_state(report, "return")
+    version = _reviewable(report, user, expected_lock, "return")
     body, error = clean_text(remarks, "remarks saying what to revise")
     errors = {"remarks": [error]} if error else {}
     if revision_due is None:
@@ -354,9 +362,7 @@ def return_report(report: Report, user: User, remarks: str, revision_due: date |
 
 
 def excuse_report(report: Report, user: User, reason: str, expected_lock: int | None = None) -> None:
-    access.require_reviewer(user, report)
-    _check_lock(report, expected_lock, "report")
-    _require_state(report, "excuse")
+    _reviewable(report, user, expected_lock, "excuse")
     text, error = clean_text(reason, "the reason the report is not required")
     if error:
         raise ValidationFailed(error, {"reason": [error]})
@@ -378,8 +384,10 @@ def request_amendment(report: Report, user: User, reason: str) -> ReportVersion:
     return version
 
 
-def add_remark(report: Report, user: User, body: str, visibility: str) -> Remark:
+def add_remark(report: Report, user: User, body: str, visibility: str, expected_lock: int | None = None) -> Remark:
+    """A remark on the current version; refused when the report changed since the page was read."""
     access.require_reviewer(user, report)
+    _check_lock(report, expected_lock, "report")
     text, error = clean_text(body, "a remark")
     if error:
         raise ValidationFailed(error, {"body": [error]})

@@ -1,0 +1,104 @@
+"""The report form, built from the program's measure definitions.
+
+WTForms renders the inputs and collects what was typed; the rules themselves live in
+grants.validation and are applied by the report service, whose errors are attached back to the
+fields here, so the form, the upload and the API share one set of rules.
+"""
+from __future__ import annotations
+
+import re
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField, TextAreaField
+
+from grants.measures import CUMULATIVE_NARRATIVE, NARRATIVE_MAX_LENGTH, NARRATIVES, MeasureSpec, categories
+from grants.validation import Warning as RuleWarning
+
+INPUT_MODES = {"count": "numeric", "percent": "decimal", "currency": "decimal"}
+
+
+def field_name(key: str) -> str:
+    """HTML-safe field name of a cell key: CLI-01.age.minor -> m_CLI_01__age__minor."""
+    return "m_" + key.replace("-", "_").replace(".", "__")
+
+
+def explain_name(code: str) -> str:
+    return "explain__" + re.sub(r"[^A-Za-z0-9]", "_", code)
+
+
+def _cell_label(spec: MeasureSpec, dimension: str, category: str) -> str:
+    if not dimension:
+        return f"{spec.code} {spec.name}"
+    label = dict(categories(dimension))[category]
+    return f"{spec.code} {spec.name}: {label}"
+
+
+class _ReportFormBase(FlaskForm):
+    lock_version = HiddenField()
+
+
+def build_report_form(specs: list[MeasureSpec], warnings: list[RuleWarning], final: bool, **kwargs) -> FlaskForm:
+    """A form class with one text input per cell, the narratives, and one explanation per warning."""
+    attrs: dict = {}
+    for spec in specs:
+        for cell in spec.cells:
+            attrs[field_name(cell.key)] = StringField(
+                _cell_label(spec, cell.dimension, cell.category),
+                render_kw={"inputmode": INPUT_MODES[spec.value_type], "autocomplete": "off"},
+            )
+    narratives = list(NARRATIVES) + ([CUMULATIVE_NARRATIVE] if final else [])
+    for name, label, hint in narratives:
+        attrs[name] = TextAreaField(label, description=hint, render_kw={"maxlength": NARRATIVE_MAX_LENGTH, "rows": 6})
+    for warning in warnings:
+        attrs[explain_name(warning.code)] = TextAreaField(
+            "Explanation", description=warning.message, render_kw={"rows": 2, "maxlength": 2000}
+        )
+    form_class = type("ReportForm", (_ReportFormBase,), attrs)
+    form = form_class(**kwargs)
+    form.specs = specs
+    form.rule_warnings = warnings
+    form.narrative_names = [n for n, _, _ in narratives]
+    return form
+
+
+def typed_values(form: FlaskForm) -> dict[str, str]:
+    return {cell.key: (form[field_name(cell.key)].data or "") for spec in form.specs for cell in spec.cells}
+
+
+def typed_narratives(form: FlaskForm) -> dict[str, str]:
+    return {name: form[name].data or "" for name in form.narrative_names}
+
+
+def typed_explanations(form: FlaskForm, previous: dict[str, str]) -> dict[str, str]:
+    """Explanations typed for the warnings shown, on top of those already saved."""
+    result = dict(previous)
+    for warning in form.rule_warnings:
+        value = form[explain_name(warning.code)].data
+        if value is not None:
+            result[warning.code] = value
+    return result
+
+
+def attach_errors(form: FlaskForm, errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Put each rule error on its field; returns the errors that belong to no single input
+    (breakdown sums, keyed 'CLI-01.age'), for the template to show beside their table."""
+    leftover: dict[str, list[str]] = {}
+    for key, messages in errors.items():
+        name = explain_name(key.removeprefix("explain:")) if key.startswith("explain:") else (
+            key if key in form.narrative_names else field_name(key))
+        if name in form:
+            form[name].errors = list(form[name].errors or []) + list(messages)
+        else:
+            leftover[key] = list(messages)
+    return leftover
+
+
+class CertificationForm(FlaskForm):
+    """SF-PPR certification by the Authorized Official."""
+
+    lock_version = HiddenField()
+    certifier_name = StringField("Name of the Authorized Official")
+    certifier_title = StringField("Title")
+    certifier_phone = TelField("Telephone")
+    certifier_email = EmailField("Email address")
+    certify = BooleanField("I certify this report (the statement above)")

@@ -1,0 +1,208 @@
+"""Grantee report filing: what is due, the report form, certification and submission, and the
+read-only report page everyone who may see a report shares."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from forms.report_form import (
+    CertificationForm, attach_errors, build_report_form, explain_name, field_name, typed_explanations,
+    typed_narratives,
+    typed_values,
+)
+from grants import web
+from grants.errors import StaleEdit, ValidationFailed
+from grants.extensions import db
+from grants.security import roles_required
+from grants.services import access, grantee_home
+from grants.services import reports as report_service
+from grants.validation import submission_problems
+
+bp = Blueprint("reports", __name__)
+READERS = ("grantee_editor", "grantee_certifier", "program_officer", "leadership")
+GRANTEES = ("grantee_editor", "grantee_certifier")
+
+
+def register(app) -> None:
+    app.register_blueprint(bp)
+    web.register_nav("My reports", "reports.report_list", GRANTEES)
+
+
+@bp.route("/reports")
+@roles_required(*GRANTEES)
+def report_list():
+    home = grantee_home.build(current_user)
+    return render_template("reports/list.html", home=home)
+
+
+@bp.route("/grants/<int:grant_id>")
+@roles_required(*READERS)
+def grant_view(grant_id: int):
+    grant = access.get_grant(current_user, grant_id)
+    rows = grantee_home.grant_reports(grant)
+    return render_template("reports/grant.html", grant=grant, rows=rows)
+
+
+@bp.route("/reports/<int:report_id>")
+@roles_required(*READERS)
+def report_view(report_id: int):
+    report = access.get_report(current_user, report_id)
+    version = grantee_home.version_for_viewer(report, current_user)
+    state = report_service.load_state(report, version) if version else None
+    return render_template(
+        "reports/view.html", report=report, state=state, version=version,
+        remarks=report_service.visible_remarks(report, current_user),
+        history=report_service.history(report), versions=report_service.versions(report),
+        deadline=grantee_home.deadline_for(report), can_edit=access.can_edit(current_user, report),
+        can_certify=access.can_certify(current_user, report), can_review=access.can_review(current_user, report),
+        status_labels=report_service.STATUS_LABELS,
+    )
+
+
+def _form_for(report, state, formdata=None):
+    version = state.version
+    data = {field_name(k): v for k, v in state.raw.items()}
+    data.update(report_service.narratives_of(version))
+    for w in state.check.warnings:
+        data[explain_name(w.code)] = (version.explanations or {}).get(w.code, "") if version else ""
+    data["lock_version"] = version.lock_version if version and version.status == "draft" else ""
+    return build_report_form(state.specs, state.check.warnings, report.report_type == "final",
+                             formdata=formdata, data=data)
+
+
+def _render_edit(report, state, form, leftover, status=200, stale=None):
+    return render_template(
+        "reports/edit.html", report=report, state=state, form=form, leftover=leftover, stale=stale,
+        deadline=grantee_home.deadline_for(report), field_name=field_name, explain_name=explain_name,
+        can_certify=access.can_certify(current_user, report),
+    ), status
+
+
+@bp.route("/reports/<int:report_id>/edit", methods=["GET", "POST"])
+@roles_required(*GRANTEES)
+def report_edit(report_id: int):
+    report = access.get_report(current_user, report_id)
+    access.require_edit(current_user, report)
+    if report.status not in report_service.ALLOWED_FROM["edit"]:
+        flash(f"This report is {report_service.STATUS_LABELS[report.status].lower()} and cannot be edited.", "info")
+        return redirect(url_for("reports.report_view", report_id=report.id))
+    state = report_service.load_state(report)
+    if request.method == "GET":
+        form = _form_for(report, state)
+        leftover = attach_errors(form, state.check.errors) if state.version else {}
+        return _render_edit(report, state, form, leftover)
+
+    form = _form_for(report, state, formdata=request.form)
+    if not form.validate_on_submit():
+        return _render_edit(report, state, form, {}, 400)
+    raw = typed_values(form)
+    narratives = typed_narratives(form)
+    explanations = typed_explanations(form, state.version.explanations if state.version else {})
+    lock = int(form.lock_version.data) if (form.lock_version.data or "").isdigit() else None
+    try:
+        version, result = report_service.save_draft(report, current_user, raw, narratives, explanations, lock)
+    except StaleEdit as exc:
+        db.session.rollback()
+        report = access.get_report(current_user, report_id)
+        current = report_service.load_state(report)
+        typed_form = _form_for(report, current, formdata=request.form)
+        typed_form.lock_version.data = current.version.lock_version if current.version else ""
+        return _render_edit(report, current, typed_form, {}, 409, stale={"message": exc.message, "current": current.raw,
+                                                                         "typed": raw})
+    db.session.commit()
+    problems = submission_problems(
+        report_service.report_specs(report), result, report_service.narratives_of(version), version.explanations or {}
+    )
+    if report.report_type != "final":
+        problems.pop("narrative_cumulative", None)
+    if request.form.get("action") == "review":
+        return redirect(url_for("reports.report_submit", report_id=report.id))
+    if result.errors:
+        flash(f"Draft saved, with {len(result.errors)} error{'s' if len(result.errors) != 1 else ''} to fix "
+              "before you can submit. Your typed values are kept.", "warning")
+    else:
+        flash("Draft saved.", "success")
+    return redirect(url_for("reports.report_edit", report_id=report.id, _anchor="form-top"))
+
+
+def _submit_context(report):
+    state = report_service.load_state(report)
+    version = state.version
+    problems = {}
+    if version is not None and version.status == "draft":
+        problems = submission_problems(state.specs, state.check, report_service.narratives_of(version),
+                                       version.explanations or {})
+        if report.report_type != "final":
+            problems.pop("narrative_cumulative", None)
+        elif not (version.narrative_cumulative or "").strip():
+            problems.setdefault("narrative_cumulative", []).append(
+                "Describe the whole award's accomplishments (final report).")
+    return state, problems
+
+
+@bp.route("/reports/<int:report_id>/submit", methods=["GET", "POST"])
+@roles_required(*GRANTEES)
+def report_submit(report_id: int):
+    report = access.get_report(current_user, report_id)
+    access.require_edit(current_user, report)
+    if report.status != "draft":
+        flash(f"This report is {report_service.STATUS_LABELS[report.status].lower()}; there is nothing to submit.", "info")
+        return redirect(url_for("reports.report_view", report_id=report.id))
+    state, problems = _submit_context(report)
+    form = CertificationForm(data={
+        "certifier_name": current_user.name, "certifier_title": current_user.title,
+        "certifier_phone": current_user.phone, "certifier_email": current_user.email,
+        "lock_version": state.version.lock_version,
+    })
+    status = 200
+    if request.method == "POST":
+        form = CertificationForm(formdata=request.form)
+        if form.validate_on_submit():
+            certification = {"name": form.certifier_name.data, "title": form.certifier_title.data,
+                             "phone": form.certifier_phone.data, "email": form.certifier_email.data,
+                             "agree": form.certify.data}
+            lock = int(form.lock_version.data) if (form.lock_version.data or "").isdigit() else None
+            try:
+                report_service.submit_report(report, current_user, certification, lock)
+            except ValidationFailed as exc:
+                db.session.rollback()
+                report = access.get_report(current_user, report_id)
+                state, problems = _submit_context(report)
+                for key in ("certifier_name", "certifier_title", "certifier_phone", "certifier_email", "certify"):
+                    if key in exc.errors:
+                        form[key].errors = exc.errors[key]
+                status = 400
+            else:
+                db.session.commit()
+                flash("Report certified and submitted. Your program officer has been notified.", "success")
+                return redirect(url_for("reports.report_view", report_id=report.id, submitted=1))
+        else:
+            status = 400
+    return render_template(
+        "reports/submit.html", report=report, state=state, problems=problems, form=form,
+        can_certify=access.can_certify(current_user, report), deadline=grantee_home.deadline_for(report),
+        certification_text=report_service.CERTIFICATION_TEXT, field_name=field_name,
+    ), status
+
+
+@bp.route("/reports/<int:report_id>/unsubmit", methods=["POST"])
+@roles_required(*GRANTEES)
+def report_unsubmit(report_id: int):
+    report = access.get_report(current_user, report_id)
+    form = CertificationForm()
+    if not form.validate_on_submit():
+        flash("The form expired. Try again.", "error")
+        return redirect(url_for("reports.report_view", report_id=report.id))
+    report_service.unsubmit_report(report, current_user)
+    db.session.commit()
+    flash("Submission withdrawn. The report is a draft again; submit it when it is ready.", "success")
+    return redirect(url_for("reports.report_edit", report_id=report.id))
+
+
+@bp.app_template_global()
+def has_endpoint(name: str) -> bool:
+    """Lets shared templates link to pages of optional blueprints."""
+    from flask import current_app
+
+    return name in current_app.view_functions
+
