@@ -82,10 +82,14 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ARG00
 def _sqlite_begin(conn) -> None:
     """Writers take SQLite's write lock up front (BEGIN IMMEDIATE), so they queue on the busy
     timeout instead of failing with 'database is locked' when a read lock cannot be upgraded.
-    Reads (GET and HEAD requests) begin deferred and never wait for writers (WAL)."""
+    Writers are requests other than GET/HEAD/OPTIONS, and code that declares `sqlite_write_intent`
+    (scheduler jobs); everything else begins deferred and, under WAL, never waits for writers."""
     if conn.dialect.name != "sqlite":
         return
     from flask import has_request_context, request
 
-    reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
-    conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+    from grants.extensions import sqlite_write_intent
+
+    writing = sqlite_write_intent.get() or (
+        has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS"))
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")

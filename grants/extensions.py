@@ -1,4 +1,6 @@
 """Extension singletons, initialised by create_app."""
+from contextvars import ContextVar
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -25,3 +27,7 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 api = Api()
+
+# Set by code outside a request that reads and then writes (the scheduler's jobs), so that SQLite
+# takes the write lock when the transaction begins (see grants._sqlite_begin).
+sqlite_write_intent: ContextVar[bool] = ContextVar("sqlite_write_intent", default=False)

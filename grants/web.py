@@ -108,7 +108,7 @@ def init_app(app: Flask) -> None:
     def _error_page(status: int, message: str):
         if wants_json():
             return jsonify({"message": message, "errors": {}}), status
-        return render_template(f"errors/{status}.html", message=message), status
+        return render_template(f"errors/{status}.html", description=message), status
 
     @app.errorhandler(NotFound)
     def _not_found(exc):

@@ -11,6 +11,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
@@ -71,9 +73,26 @@ def app_config(db_url, tmp_path):
     return _config(db_url, tmp_path)
 
 
+class FreshRequestClient(FlaskClient):
+    """Test requests share the test's app context (and so its database session), as Flask does
+    when a context is already pushed. Each request still starts as a real one does: `g` is empty
+    (Flask-Login caches the signed-in user there), and it ends its database transaction, so no
+    SQLite lock outlives the request (a real request ends with the session removed)."""
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.__dict__.clear()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            if has_app_context():
+                db.session.rollback()
+
+
 @pytest.fixture
 def app(app_config):
     app = create_app(app_config)
+    app.test_client_class = FreshRequestClient
     ctx = app.app_context()
     ctx.push()
     try:
