@@ -105,6 +105,19 @@ def init_app(app: Flask) -> None:
     def _context():
         return {"nav_items": nav_items(), "unread_count": _unread_count()}
 
+    @app.before_request
+    def _refuse_nul_bytes():
+        """NUL characters are never meaningful in this system's text and PostgreSQL cannot store
+        them: refuse the whole request with a clear message, before anything is written."""
+        values = list(request.args.values()) + list(request.form.values())
+        body = request.get_data(cache=True) if request.is_json else b""
+        if any("\x00" in v for v in values) or b"\x00" in body or b"\\u0000" in body:
+            message = "The request contained a NUL character, which is not allowed. Nothing was saved."
+            if wants_json():
+                return jsonify({"message": message, "errors": {"_request": [message]}}), 422
+            return render_template("errors/400.html", description=message), 400
+        return None
+
     def _error_page(status: int, message: str):
         if wants_json():
             return jsonify({"message": message, "errors": {}}), status
