@@ -6,6 +6,7 @@ import importlib
 from flask import Flask
 
 COMMAND_MODULES = (
+    "schedules.cli",
     "grants.demo",
 )
 

@@ -277,14 +277,14 @@ def seed(grant_count: int = 60, years: int = 3, today: date | None = None, seed_
     program_cycle = ["YCCR"] * 3 + ["DVHT"] * 3 + ["VHTNC", "ASPIRE", "HTYPE", "HTYPE"]
     grant_plan = []
     # Demo grantee: YCCR and DVHT grants, one of them ended 110 days ago (final report due soon).
-    grant_plan.append(("YCCR", orgs[0], "active"))
-    grant_plan.append(("DVHT", orgs[0], "active"))
+    grant_plan.append(("YCCR", orgs[0], "normal"))
+    grant_plan.append(("DVHT", orgs[0], "normal"))
     grant_plan.append(("YCCR", orgs[0], "ending"))
-    grant_plan.append(("YCCR", orgs[1], "active"))
+    grant_plan.append(("YCCR", orgs[1], "normal"))
     while len(grant_plan) < grant_count:
         i = len(grant_plan)
         org = orgs[2 + (i % (len(orgs) - 2))]
-        shape = "ending" if i % 17 == 0 else ("ended" if i % 11 == 0 else "active")
+        shape = "ending" if i % 17 == 0 else "normal"
         grant_plan.append((program_cycle[i % len(program_cycle)], org, shape))
     grant_plan = grant_plan[:grant_count]
 
@@ -297,12 +297,13 @@ def seed(grant_count: int = 60, years: int = 3, today: date | None = None, seed_
         if shape == "ending":
             end = today - timedelta(days=110 - (i % 3))
             start = date(fiscal_year_of(end) - rng.randint(2, 3) - 1, 10, 1)
-        elif shape == "ended":
-            end = date(current_fy - rng.randint(1, max(1, years - 1)), 9, 30)
-            start = date(fiscal_year_of(end) - 3, 10, 1)
+        elif i < 4:
+            start, end = date(first_fy - 1, 10, 1), date(current_fy + 2, 9, 30)
         else:
-            start = date(first_fy - 1 - rng.randint(0, 1), 10, 1) + timedelta(days=rng.choice((0, 0, 0, 45, 92)))
-            end = date(current_fy + rng.randint(1, 3), 9, 30)
+            # Awards of 3 to 5 years starting across the history window; some have ended.
+            start_fy = rng.randint(first_fy - 1, current_fy)
+            start = date(start_fy - 1, 10, 1) + timedelta(days=rng.choice((0, 0, 0, 45, 92, 182)))
+            end = date(start_fy + rng.randint(2, 4), 9, 30)
         community = communities[(org[2] - 1 + i) % len(communities)] if i > 3 else next(c for c in communities if c[0] == org[2])
         officer_id = officer if pcode in ("YCCR", "DVHT") and i % 7 != 6 else officer_b
         award_number = f"{PROGRAM_PREFIX[pcode]}{serial[pcode]:04d}-{rng.randint(1, 5):02d}-00"
@@ -316,9 +317,9 @@ def seed(grant_count: int = 60, years: int = 3, today: date | None = None, seed_
     # Reports, versions, values, transitions and remarks.
     demo_targets = {grants[0][0]: "returned", grants[1][0]: "not_started", grants[2][0]: "submitted",
                     grants[3][0]: "submitted"}
-    history_start = date(first_fy - 1, 10, 1)
     for gid, pcode, org_id, cname, start, end, award, officer_id in grants:
-        periods = [p for p in reporting_periods(start, end) if p.start <= today and p.end >= history_start]
+        # Every started period of the award exists, as the open-periods job would make it.
+        periods = [p for p in reporting_periods(start, end) if p.start <= today]
         if not periods:
             continue
         rates = rng.uniform(0.75, 1.1)

@@ -145,9 +145,14 @@ def _load_user(user_id: str) -> User | None:
         g.session_expired = True
         return None
     if now - sess.last_seen_at > timedelta(seconds=60):
-        # A separate short transaction, so that a page view never holds a write lock.
-        with db.engine.begin() as conn:
-            conn.execute(update(UserSession).where(UserSession.id == sess.id).values(last_seen_at=now))
+        touch = update(UserSession).where(UserSession.id == sess.id).values(last_seen_at=now)
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            # A page view never takes a write lock in its own transaction: a short one beside it.
+            with db.engine.begin() as conn:
+                conn.execute(touch)
+        else:
+            # A writing request already holds the write lock (SQLite): touch in the same transaction.
+            db.session.execute(touch)
     return row.User
 
 

@@ -16,6 +16,7 @@ for pkg in chromium postgresql libreoffice-calc-nogui; do
     missing+=("$pkg")
   fi
 done
+command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "Installing ${missing[*]} ..."
   apt-get update -qq
@@ -32,6 +33,11 @@ if [ ! -f "$axe_dir/node_modules/axe-core/axe.min.js" ]; then
   npm install --prefix "$axe_dir" --no-audit --no-fund --silent "axe-core@${axe_version}"
 fi
 export AXE_PATH="$axe_dir/node_modules/axe-core/axe.min.js"
+vnu_version="${VNU_VERSION:-26.9.27}"
+if [ ! -f "$axe_dir/node_modules/vnu-jar/build/dist/vnu.jar" ]; then
+  npm install --prefix "$axe_dir" --no-audit --no-fund --silent "vnu-jar@${vnu_version}"
+fi
+export VNU_JAR="$axe_dir/node_modules/vnu-jar/build/dist/vnu.jar"
 export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
 
 # --- runs ---------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from flask import Flask
 
 # Module paths of the blueprints; each exposes `bp` (and optionally `register(app)`).
 BLUEPRINTS = (
+    "grants.blueprints.notifications",
+    "grants.blueprints.jobs",
     "grants.blueprints.main",
     "grants.blueprints.auth",
     "grants.blueprints.reports",
