@@ -50,8 +50,9 @@ def build_report_form(specs: list[MeasureSpec], warnings: list[RuleWarning], fin
     for name, label, hint in narratives:
         attrs[name] = TextAreaField(label, description=hint, render_kw={"maxlength": NARRATIVE_MAX_LENGTH, "rows": 6})
     for warning in warnings:
+        about = warning.field or "the whole report"
         attrs[explain_name(warning.code)] = TextAreaField(
-            "Explanation", description=warning.message, render_kw={"rows": 2, "maxlength": 2000}
+            f"Explanation for {about}", description=warning.message, render_kw={"rows": 2, "maxlength": 2000}
         )
     form_class = type("ReportForm", (_ReportFormBase,), attrs)
     form = form_class(**kwargs)

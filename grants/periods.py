@@ -77,8 +77,9 @@ def effective_due_date(due_date: date, extended_to: date | None) -> date:
 
 
 def deadline_instant(effective_due: date) -> datetime:
-    """23:59:59 US Eastern on the effective due date, as an aware UTC datetime."""
-    local = datetime.combine(effective_due, time(23, 59, 59), tzinfo=EASTERN)
+    """The last instant of 23:59:59 US Eastern on the effective due date, as an aware UTC datetime
+    (a submission stamped 23:59:59.4 is on time; one at 00:00:00 the next day is late)."""
+    local = datetime.combine(effective_due, time(23, 59, 59, 999999), tzinfo=EASTERN)
     return local.astimezone(UTC)
 
 

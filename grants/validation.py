@@ -41,7 +41,9 @@ class CheckResult:
         return not self.errors
 
 
-def _fmt(value: Decimal) -> str:
+def _fmt(value: Decimal, money: bool = False) -> str:
+    if money:
+        return f"${value:,.2f}"
     return f"{value:,.2f}" if value != value.to_integral_value() else f"{int(value):,}"
 
 
@@ -83,7 +85,7 @@ def parse_value(raw: str | None, value_type: str, award_amount: Decimal | None =
     if decimals > 2:
         return None, "Use dollars and cents, at most two decimal places."
     if award_amount is not None and number > award_amount:
-        return None, f"Cannot exceed the award amount of ${_fmt(award_amount)}."
+        return None, f"Cannot exceed the award amount of {_fmt(award_amount, True)}."
     return number, None
 
 
@@ -172,9 +174,10 @@ def _warn(specs, result: CheckResult, previous, award_amount, prior_expended) ->
                 continue
             change = abs(now - before)
             if change > CHANGE_ABSOLUTE and change > CHANGE_RATIO * before:
+                money = spec.value_type == "currency"
                 result.warnings.append(Warning(
                     f"change:{cell.key}", cell.key,
-                    f"Changed from {_fmt(before)} last period to {_fmt(now)}: more than 50%. "
+                    f"Changed from {_fmt(before, money)} last period to {_fmt(now, money)}: more than 50%. "
                     "Explain the change.",
                 ))
     count_totals = [result.values.get(s.cells[0].key) if s.has_total else None for s in specs if s.value_type == "count"]
@@ -185,8 +188,8 @@ def _warn(specs, result: CheckResult, previous, award_amount, prior_expended) ->
     if spent is not None and award_amount is not None and prior_expended + spent > award_amount:
         result.warnings.append(Warning(
             "fin_cumulative", "FIN-01",
-            f"Federal funds expended to date (${_fmt(prior_expended + spent)}) exceed the award "
-            f"amount of ${_fmt(award_amount)}. Explain.",
+            f"Federal funds expended to date ({_fmt(prior_expended + spent, True)}) exceed the award "
+            f"amount of {_fmt(award_amount, True)}. Explain.",
         ))
 
 
