@@ -12,6 +12,10 @@ BLUEPRINTS = (
     "grants.blueprints.main",
     "grants.blueprints.auth",
     "grants.blueprints.reports",
+    "grants.blueprints.reviews",
+    "grants.blueprints.extensions",
+    "grants.blueprints.calendar",
+    "grants.blueprints.admin",
 )
 
 

@@ -1,0 +1,98 @@
+"""Administration: user accounts and the (read-only) audit trail. Admin role only."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from forms.admin import AuditSearchForm, ConfirmForm, UserActiveForm, UserCreateForm, UserFilterForm
+from grants import web
+from grants.errors import ValidationFailed
+from grants.extensions import db
+from grants.security import roles_required
+from grants.services import audit_search, users
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+ADMIN = ("admin",)
+
+
+def register(app) -> None:
+    app.register_blueprint(bp)
+    web.register_nav("Users", "admin.user_list", ADMIN)
+    web.register_nav("Audit trail", "admin.audit_list", ADMIN)
+
+
+def _args_without_page() -> dict:
+    return {k: v for k, v in request.args.items() if v and k != "page"}
+
+
+@bp.route("/users")
+@roles_required(*ADMIN)
+def user_list():
+    form = UserFilterForm(request.args)
+    form.validate()
+    query = users.list_query(form.q.data or "", form.role.data or "")
+    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=users.PER_PAGE, error_out=False)
+    return render_template("admin/users.html", form=form, page=page, args=_args_without_page())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required(*ADMIN)
+def user_create():
+    form = UserCreateForm()
+    form.organization_id.choices = [(0, "None (federal staff)")] + users.organization_choices()
+    if form.validate_on_submit():
+        try:
+            user, password = users.create_user(form.email.data, form.name.data, form.role.data,
+                                               form.organization_id.data or None, form.title.data or "",
+                                               form.phone.data or "")
+        except ValidationFailed as exc:
+            db.session.rollback()
+            for key, messages in exc.errors.items():
+                getattr(form, key).errors = list(getattr(form, key).errors) + messages
+        else:
+            db.session.commit()
+            flash(f"Account created for {user.email}. Temporary password: {password} — give it to the person "
+                  "securely; they must change it when they first sign in.", "success")
+            return redirect(url_for("admin.user_list", q=user.email))
+    status = 400 if form.errors else 200
+    return render_template("admin/user_new.html", form=form), status
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@roles_required(*ADMIN)
+def user_set_active(user_id: int):
+    user = users.get_user(user_id)
+    form = UserActiveForm()
+    if form.validate_on_submit():
+        active = form.active.data == "1"
+        users.set_active(user, active, current_user._get_current_object())
+        db.session.commit()
+        flash(f"{user.name} is {'reactivated' if active else 'deactivated and signed out everywhere'}.", "success")
+    return redirect(request.referrer or url_for("admin.user_list"))
+
+
+@bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
+@roles_required(*ADMIN)
+def user_force_reset(user_id: int):
+    user = users.get_user(user_id)
+    if ConfirmForm().validate_on_submit():
+        users.force_password_reset(user)
+        db.session.commit()
+        flash(f"{user.name} is signed out everywhere and must choose a new password at the next sign-in.", "success")
+    return redirect(request.referrer or url_for("admin.user_list"))
+
+
+@bp.route("/audit")
+@roles_required(*ADMIN)
+def audit_list():
+    form = AuditSearchForm(request.args)
+    valid = form.validate() if request.args else True
+    filters = audit_search.AuditFilters()
+    if valid:
+        filters = audit_search.AuditFilters(
+            user=form.user.data or "", award_number=form.award_number.data or "", report_id=form.report_id.data,
+            date_from=form.date_from.data, date_to=form.date_to.data,
+        )
+    page = db.paginate(audit_search.search_query(filters), page=request.args.get("page", 1, type=int),
+                       per_page=audit_search.PER_PAGE, error_out=False)
+    return render_template("admin/audit.html", form=form, page=page, args=_args_without_page()), 200 if valid else 400

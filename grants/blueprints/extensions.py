@@ -1,0 +1,97 @@
+"""Deadline extensions: the certifier's request page, the officer's decision and pending list."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from forms.extensions import ExtensionDecisionForm, ExtensionRequestForm
+from grants import web
+from grants.errors import ValidationFailed
+from grants.extensions import db
+from grants.security import roles_required
+from grants.services import access, grantee_home
+from grants.services import extensions as extension_service
+from grants.web import fmt_date
+
+bp = Blueprint("extensions", __name__)
+
+
+def register(app) -> None:
+    app.register_blueprint(bp)
+    web.register_nav("Extension requests", "extensions.extension_list", ("program_officer",))
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _errors_to_form(form, errors: dict) -> None:
+    for key, messages in errors.items():
+        field = getattr(form, key, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = list(field.errors) + list(messages)
+        else:
+            form.form_errors.extend(messages)
+
+
+@bp.route("/reports/<int:report_id>/extension", methods=["GET", "POST"])
+@roles_required("grantee_certifier")
+def extension_request(report_id: int):
+    user = _user()
+    report = access.get_report(user, report_id, for_update=request.method == "POST")
+    form = ExtensionRequestForm()
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            try:
+                extension_service.request_extension(report, user, form.requested_date.data, form.reason.data)
+            except ValidationFailed as exc:
+                db.session.rollback()
+                report = access.get_report(user, report_id)
+                _errors_to_form(form, exc.errors)
+            else:
+                db.session.commit()
+                flash(f"Your request for a new due date of {fmt_date(form.requested_date.data)} is sent to your "
+                      "program officer. The current due date applies until it is approved.", "success")
+                return redirect(url_for("extensions.extension_request", report_id=report_id))
+    return render_template(
+        "extensions/request.html", report=report, grant=report.grant, form=form,
+        requests=extension_service.requests_for(report), pending=extension_service.pending_request(report),
+        deadline=grantee_home.deadline_for(report), closed=report.status in extension_service.CLOSED_STATUSES
+        or report.first_submitted_at is not None,
+    ), status
+
+
+@bp.route("/extensions")
+@roles_required("program_officer")
+def extension_list():
+    return render_template("extensions/list.html", requests=extension_service.pending_for_officer(_user()))
+
+
+@bp.route("/extensions/<int:extension_id>/decide", methods=["GET", "POST"])
+@roles_required("program_officer")
+def extension_decide(extension_id: int):
+    user = _user()
+    extension = extension_service.get_extension(user, extension_id, for_update=request.method == "POST")
+    form = ExtensionDecisionForm(data={"lock_version": extension.lock_version} if request.method == "GET" else None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            approve = form.decision.data == "approve"
+            try:
+                extension_service.decide_extension(extension, user, approve, form.approved_date.data,
+                                                   form.reason.data or "", form.lock_version.data)
+            except ValidationFailed as exc:
+                db.session.rollback()
+                extension = extension_service.get_extension(user, extension_id)
+                _errors_to_form(form, exc.errors)
+            else:
+                db.session.commit()
+                flash(f"Extension approved: the report is now due {fmt_date(extension.report.effective_due_date)}."
+                      if approve else "Extension denied. The grantee sees your reason.", "success")
+                return redirect(url_for("reviews.report_review", report_id=extension.report_id))
+    report = extension.report
+    return render_template("extensions/decide.html", extension=extension, report=report, grant=report.grant,
+                           form=form, can_act=access.can_review(user, report)), status

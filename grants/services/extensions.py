@@ -1,0 +1,131 @@
+"""Deadline extensions: the certifier asks, the assigned officer approves or denies.
+
+An approval moves the report's effective due date and deadline instant (DOMAIN.md: the later of
+the due date and the approved date), so timeliness, reminders and roll-ups follow from the report
+row alone. A report has at most one pending request; a report already submitted, accepted or
+excused cannot be extended (timeliness is judged on the first submission).
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from grants import audit, periods
+from grants.errors import InvalidTransition, NotFound, StaleEdit, ValidationFailed
+from grants.extensions import db
+from grants.models import ExtensionRequest, Grant, Report, User, utcnow
+from grants.services import access
+from grants.validation import clean_text
+from grants.web import fmt_date, fmt_datetime
+
+CLOSED_STATUSES = ("submitted", "accepted", "excused")
+
+
+def pending_request(report: Report) -> ExtensionRequest | None:
+    return db.session.scalar(
+        select(ExtensionRequest).where(ExtensionRequest.report_id == report.id, ExtensionRequest.status == "pending")
+    )
+
+
+def requests_for(report: Report) -> list[ExtensionRequest]:
+    """Every extension request of the report, newest first."""
+    return list(db.session.scalars(
+        select(ExtensionRequest).where(ExtensionRequest.report_id == report.id)
+        .options(joinedload(ExtensionRequest.requested_by), joinedload(ExtensionRequest.decided_by))
+        .order_by(ExtensionRequest.created_at.desc(), ExtensionRequest.id.desc())
+    ))
+
+
+def _require_extendable(report: Report) -> None:
+    if report.status in CLOSED_STATUSES or report.first_submitted_at is not None:
+        state = "excused" if report.status == "excused" else "already submitted"
+        raise InvalidTransition(f"This report cannot be extended: it is {state}.")
+
+
+def request_extension(report: Report, user: User, requested_date: date | None, reason: str) -> ExtensionRequest:
+    """The certifier asks for a later due date."""
+    access.require_certifier(user, report)
+    _require_extendable(report)
+    existing = pending_request(report)
+    if existing is not None:
+        raise InvalidTransition(
+            f"An extension to {fmt_date(existing.requested_date)} is already waiting for the program officer "
+            f"(asked by {existing.requested_by.name} on {fmt_datetime(existing.created_at)})."
+        )
+    errors = {}
+    if requested_date is None:
+        errors["requested_date"] = ["Enter the new due date you are asking for."]
+    elif requested_date <= report.effective_due_date:
+        errors["requested_date"] = [f"Choose a date after the current due date, {fmt_date(report.effective_due_date)}."]
+    text, error = clean_text(reason, "the reason you need more time")
+    if error:
+        errors["reason"] = [error]
+    if errors:
+        raise ValidationFailed("The extension was not requested. Fix the problems listed.", errors)
+    extension = ExtensionRequest(report_id=report.id, requested_by_id=user.id, requested_date=requested_date,
+                                 reason=text, status="pending")
+    db.session.add(extension)
+    db.session.flush()
+    return extension
+
+
+def get_extension(user: User, extension_id: int, *, for_update: bool = False) -> ExtensionRequest:
+    """The request if the user may see its report, else NotFound."""
+    report_id = db.session.scalar(select(ExtensionRequest.report_id).where(ExtensionRequest.id == extension_id))
+    if report_id is None:
+        raise NotFound("We could not find that extension request.")
+    access.get_report(user, report_id, for_update=for_update)
+    return db.session.get(ExtensionRequest, extension_id)
+
+
+def decide_extension(extension: ExtensionRequest, user: User, approve: bool, approved_date: date | None,
+                     reason: str, expected_lock: int | None = None) -> ExtensionRequest:
+    """The assigned officer approves (possibly with another date) or denies with a reason."""
+    report = extension.report
+    access.require_reviewer(user, report)
+    if extension.status != "pending":
+        who = extension.decided_by.name if extension.decided_by else "Someone"
+        raise InvalidTransition(
+            f"This request was already {extension.status}: {who} decided it on {fmt_datetime(extension.decided_at)}."
+        )
+    if expected_lock is not None and int(expected_lock) != extension.lock_version:
+        raise StaleEdit("This request changed after you opened it. Review it again.", current=extension)
+    text, error = clean_text(reason, "the reason for the denial", required=not approve)
+    errors = {"reason": [error]} if error else {}
+    new_date = approved_date or extension.requested_date
+    if approve:
+        _require_extendable(report)
+        if new_date <= report.effective_due_date:
+            errors["approved_date"] = [f"Choose a date after the current due date, {fmt_date(report.effective_due_date)}."]
+    if errors:
+        raise ValidationFailed("The decision was not saved. Fix the problems listed.", errors)
+    extension.status = "approved" if approve else "denied"
+    extension.decided_by_id = user.id
+    extension.decided_at = utcnow()
+    extension.decision_reason = text
+    if approve:
+        extension.approved_date = new_date
+        old = report.effective_due_date
+        report.effective_due_date = periods.effective_due_date(report.due_date, new_date)
+        report.deadline_at = periods.deadline_instant(report.effective_due_date)
+        audit.record("extension.approved", extension,
+                     {"effective_due_date": [old.isoformat(), report.effective_due_date.isoformat()]},
+                     report_id=report.id, grant_id=report.grant_id)
+    else:
+        audit.record("extension.denied", extension, {"reason": text}, report_id=report.id, grant_id=report.grant_id)
+    db.session.flush()
+    return extension
+
+
+def pending_for_officer(user: User) -> list[ExtensionRequest]:
+    """Pending requests of the grants assigned to the officer, oldest first."""
+    return list(db.session.scalars(
+        select(ExtensionRequest).join(Report, Report.id == ExtensionRequest.report_id)
+        .join(Grant, Grant.id == Report.grant_id)
+        .where(ExtensionRequest.status == "pending", Grant.officer_id == user.id, access.grant_scope(user))
+        .options(joinedload(ExtensionRequest.report).joinedload(Report.grant).joinedload(Grant.organization),
+                 joinedload(ExtensionRequest.requested_by))
+        .order_by(ExtensionRequest.created_at, ExtensionRequest.id)
+    ))

@@ -1,0 +1,105 @@
+"""User administration: the list, creating accounts, deactivation and forced password resets."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from grants.extensions import db
+from grants.models import User, UserSession
+from tests.conftest import login
+from tests.factories import PASSWORD, UserFactory
+from tests.test_review import client_for, world_in_may
+
+world_fixture = pytest.fixture(name="world")(world_in_may)
+
+
+@pytest.fixture
+def admin(world):
+    user = UserFactory(role="admin", name="Ada Admin")
+    db.session.commit()
+    return user
+
+
+def test_user_list_shows_role_organization_active_flag_and_last_sign_in(app, world, admin):
+    client_for(app, world.certifier)
+    html = client_for(app, admin).get(f"/admin/users?q={world.certifier.email}").get_data(as_text=True)
+    assert world.certifier.name in html and "Authorized Official" in html
+    assert world.certifier.organization.legal_name in html
+    assert "Active" in html and " ET" in html, "last sign-in time is shown"
+    officers = client_for(app, admin).get("/admin/users?role=program_officer").get_data(as_text=True)
+    assert world.officer.email in officers and world.certifier.email not in officers
+
+
+def test_only_admins_manage_users(app, world):
+    for user in (world.officer, world.certifier):
+        client = client_for(app, user)
+        assert client.get("/admin/users").status_code == 403
+        assert client.post(f"/admin/users/{world.editor.id}/active", data={"active": "0"}).status_code == 403
+    db.session.expire_all()
+    assert world.editor.active
+
+
+def test_admin_creates_a_grantee_who_must_change_the_temporary_password(app, world, admin):
+    client = client_for(app, admin)
+    response = client.post("/admin/users/new", data={
+        "email": "New.Person@Example.test", "name": "New Person", "role": "grantee_editor",
+        "organization_id": str(world.certifier.organization_id), "title": "", "phone": ""})
+    assert response.status_code == 302
+    html = client.get(response.location).get_data(as_text=True)
+    password = re.search(r"Temporary password: (\S+) ", html).group(1)
+    user = db.session.scalar(select(User).where(User.email == "new.person@example.test"))
+    assert user.must_change_password and user.organization_id == world.certifier.organization_id
+    signed_in = app.test_client().post("/login", data={"email": "new.person@example.test", "password": password})
+    assert signed_in.status_code == 302 and signed_in.location.endswith("/profile/password")
+
+
+@pytest.mark.parametrize("data, field_error", [
+    ({"role": "grantee_editor", "organization_id": "0"}, "Choose the grantee"),
+    ({"role": "program_officer", "organization_id": "org"}, "Only grantee staff belong to an organization"),
+    ({"role": "admin", "organization_id": "0", "email": "dup"}, "already exists"),
+])
+def test_create_user_refuses_bad_combinations(app, world, admin, data, field_error):
+    data = dict(data)
+    if data.get("organization_id") == "org":
+        data["organization_id"] = str(world.certifier.organization_id)
+    email = world.officer.email.upper() if data.pop("email", None) == "dup" else "someone@example.test"
+    response = client_for(app, admin).post("/admin/users/new", data={"email": email, "name": "Some One", **data})
+    assert response.status_code == 400
+    assert field_error in response.get_data(as_text=True)
+    assert db.session.query(User).filter_by(email="someone@example.test").count() == 0
+
+
+def test_deactivation_signs_the_user_out_and_blocks_sign_in_until_reactivated(app, world, admin):
+    victim = client_for(app, world.certifier)
+    assert victim.get("/calendar").status_code == 200
+    admin_client = client_for(app, admin)
+    assert admin_client.post(f"/admin/users/{world.certifier.id}/active", data={"active": "0"}).status_code == 302
+    assert victim.get("/calendar").status_code == 302, "the open session no longer works"
+    assert app.test_client().post("/login", data={"email": world.certifier.email, "password": PASSWORD}).status_code == 400
+    admin_client.post(f"/admin/users/{world.certifier.id}/active", data={"active": "1"})
+    login(app.test_client(), world.certifier.email, PASSWORD)
+
+
+def test_admin_cannot_deactivate_their_own_account(app, world, admin):
+    assert client_for(app, admin).post(f"/admin/users/{admin.id}/active", data={"active": "0"}).status_code == 403
+    db.session.expire_all()
+    assert admin.active
+
+
+def test_forced_reset_revokes_sessions_and_requires_a_new_password(app, world, admin):
+    victim = client_for(app, world.officer)
+    assert client_for(app, admin).post(f"/admin/users/{world.officer.id}/reset-password").status_code == 302
+    db.session.expire_all()
+    assert world.officer.must_change_password
+    open_sessions = db.session.scalars(select(UserSession).where(UserSession.user_id == world.officer.id,
+                                                                 UserSession.revoked_at.is_(None))).all()
+    assert open_sessions == []
+    assert victim.get("/portfolio").status_code == 302
+    again = app.test_client().post("/login", data={"email": world.officer.email, "password": PASSWORD})
+    assert again.location.endswith("/profile/password")
+
+
+def test_unknown_user_id_is_404(app, world, admin):
+    assert client_for(app, admin).post("/admin/users/99999/reset-password").status_code == 404
