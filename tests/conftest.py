@@ -14,7 +14,7 @@ import pytest
 from flask import g, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from config import TestConfig
 from grants import create_app
@@ -31,16 +31,31 @@ def _config(url: str, instance: Path, **extra) -> type[TestConfig]:
     return type("PerTestConfig", (TestConfig,), attrs)
 
 
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker gets its own PostgreSQL database (grants_test_gw0, ...)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory) -> str:
     """A database migrated to head: a SQLite file to copy, or the PostgreSQL test database."""
     base = tmp_path_factory.mktemp("db")
     if IS_PG:
-        engine = create_engine(PG_URL)
+        url = _worker_database(PG_URL)
+        engine = create_engine(url)
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         engine.dispose()
-        url = PG_URL
     else:
         url = f"sqlite:///{base / 'template.sqlite'}"
     app = create_app(_config(url, base))
