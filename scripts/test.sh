@@ -65,7 +65,9 @@ run_pytest() {  # name
   echo "=== pytest on $name ==="
   set +e
   # shellcheck disable=SC2086  # PYTEST_ARGS is a list of words
-  .venv/bin/python -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-} tests 2>&1 | tee "$logs/$name.log"
+  # Two workers (pytest-xdist): the machines have two cores. PYTEST_WORKERS=0 runs in one process.
+  .venv/bin/python -m pytest -q -p no:cacheprovider -n "${PYTEST_WORKERS:-2}" ${PYTEST_ARGS:-} tests 2>&1 \
+    | tee "$logs/$name.log"
   echo "${PIPESTATUS[0]}" > "$logs/$name.code"
   set -e
 }
