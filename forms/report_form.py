@@ -11,7 +11,9 @@ import re
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField, TextAreaField
 
-from grants.measures import CUMULATIVE_NARRATIVE, NARRATIVE_MAX_LENGTH, NARRATIVES, MeasureSpec, categories
+from grants.measures import (
+    CUMULATIVE_NARRATIVE, NARRATIVE_MAX_LENGTH, NARRATIVES, MeasureSpec, categories, cell_title,
+)
 from grants.validation import Warning as RuleWarning
 
 INPUT_MODES = {"count": "numeric", "percent": "decimal", "currency": "decimal"}
@@ -50,7 +52,7 @@ def build_report_form(specs: list[MeasureSpec], warnings: list[RuleWarning], fin
     for name, label, hint in narratives:
         attrs[name] = TextAreaField(label, description=hint, render_kw={"maxlength": NARRATIVE_MAX_LENGTH, "rows": 6})
     for warning in warnings:
-        about = warning.field or "the whole report"
+        about = cell_title(specs, warning.field) if warning.field else "the whole report"
         attrs[explain_name(warning.code)] = TextAreaField(
             f"Explanation for {about}", description=warning.message, render_kw={"rows": 2, "maxlength": 2000}
         )

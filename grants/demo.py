@@ -66,10 +66,11 @@ COMMUNITIES = (
 EXTRA_COUNTY_NAMES = ("Washington", "Jefferson", "Lincoln", "Jackson", "Madison", "Clay", "Monroe", "Marion",
                       "Greene", "Union", "Warren", "Grant", "Lake", "Montgomery", "Carroll", "Adams", "Hamilton")
 EXTRA_STATES = ("PA", "NC", "VA", "TN", "MO", "IN", "WI", "KY", "LA", "NM", "NE", "KS", "IA", "OR", "NV", "UT")
-ORG_WORDS = (("Harbor", "Youth Alliance"), ("Riverbend", "Family Services"), ("Northstar", "Survivor Network"),
-             ("Prairie", "Community Coalition"), ("Cedar", "Child Advocacy Center"), ("Lakeshore", "Legal Aid"),
-             ("Mesa", "Healing Collective"), ("Bluebird", "Youth Services"), ("Summit", "Outreach Partners"),
-             ("Redwood", "Safe Passage"), ("Granite", "Human Services"), ("Willow", "Freedom Project"))
+ORG_FIRST = ("Harbor", "Riverbend", "Northstar", "Prairie", "Cedar", "Lakeshore", "Mesa", "Bluebird", "Summit",
+             "Redwood", "Granite", "Willow", "Juniper", "Keystone", "Magnolia", "Sierra", "Beacon", "Aspen")
+ORG_SECOND = ("Youth Alliance", "Family Services", "Survivor Network", "Community Coalition", "Child Advocacy Center",
+              "Legal Aid", "Healing Collective", "Youth Services", "Outreach Partners", "Safe Passage",
+              "Human Services", "Freedom Project")
 PROGRAM_PREFIX = {"YCCR": "90ZV", "DVHT": "90TS", "VHTNC": "90TN", "ASPIRE": "90TA", "HTYPE": "90TE"}
 # Typical size of each measure relative to the clients a grant serves in a half year.
 MEASURE_SCALE = {
@@ -114,8 +115,12 @@ def _split(total: int, n: int, rng: random.Random) -> list[int]:
     return parts
 
 
-def generate_values(specs: list[MeasureSpec], clients: float, spent: Decimal, rng: random.Random) -> dict[str, str]:
-    """Typed values for one report that satisfy every validation rule."""
+def generate_values(specs: list[MeasureSpec], clients: float, spent: Decimal, rng: random.Random,
+                    shares: dict[str, float] | None = None) -> dict[str, str]:
+    """Typed values for one report that satisfy every validation rule.
+
+    `shares` fixes, per grant, the share of clients receiving each service, so that a grant's
+    services vary from period to period the way real ones do (a little), not at random."""
     raw: dict[str, str] = {}
     noise = lambda: rng.uniform(0.88, 1.12)  # noqa: E731
     totals: dict[str, int] = {}
@@ -130,7 +135,9 @@ def generate_values(specs: list[MeasureSpec], clients: float, spent: Decimal, rn
         if spec.per_category:
             ceiling = totals.get("CLI-01", max(1, int(clients)))
             for cell in spec.cells:
-                raw[cell.key] = str(int(ceiling * rng.uniform(0.05, 0.9)))
+                share = shares.get(cell.key) if shares else None
+                share = rng.uniform(0.05, 0.9) if share is None else min(1.0, share * noise())
+                raw[cell.key] = str(int(ceiling * share))
             continue
         if code in ("CLI-02", "CLI-03"):
             total = int(totals.get("CLI-01", clients) * rng.uniform(0.2, 0.55))
@@ -175,13 +182,13 @@ def _plan_status(due: date, today: date, rng: random.Random) -> tuple[str, bool,
         if r < 0.95:
             return "not_started", False, False
         return "excused", False, False
-    if r < 0.86:
+    if r < 0.93 or (age > 120 and r < 0.97):
         return "accepted", rng.random() < 0.12, rng.random() < 0.1
-    if r < 0.89:
+    if r < 0.95:
         return "excused", False, False
-    if r < 0.93:
-        return "submitted", rng.random() < 0.2, False
-    if r < 0.96:
+    if r < 0.97:
+        return ("submitted" if age <= 120 else "not_started"), rng.random() < 0.2, False
+    if r < 0.985 and age <= 120:
         return "returned", False, False
     return "not_started", False, False
 
@@ -230,8 +237,10 @@ def seed(grant_count: int = 60, years: int = 3, today: date | None = None, seed_
     org_count = max(4, int(grant_count / 2.4))
     orgs = []
     for i in range(org_count):
-        first, second = ORG_WORDS[i % len(ORG_WORDS)]
-        label = f"{first} {second}" if i < len(ORG_WORDS) else f"{first} {second} {i // len(ORG_WORDS) + 1}"
+        first = ORG_FIRST[i % len(ORG_FIRST)]
+        second = ORG_SECOND[(i // len(ORG_FIRST) + i) % len(ORG_SECOND)]
+        combos = len(ORG_FIRST) * len(ORG_SECOND)
+        label = f"{first} {second}" if i < combos else f"{first} {second} {i // combos + 1}"
         cid, cname, state = communities[i % len(communities)]
         oid = ids("organization")
         orgs.append((oid, label, cid, state))
@@ -328,6 +337,7 @@ def seed(grant_count: int = 60, years: int = 3, today: date | None = None, seed_
         all_periods = reporting_periods(start, end)
         per_period_spend = award / len(all_periods)
         previous_values: dict[str, Decimal] = {}
+        shares = {f"SRV-01.service.{c}": rng.uniform(0.1, 0.85) for c, _ in categories("service")}
         certifier = org_users[org_id][0]
         editor = org_users[org_id][-1]
         recent_due = max((p.due_date for p in periods if p.due_date <= today), default=None)
@@ -346,7 +356,7 @@ def seed(grant_count: int = 60, years: int = 3, today: date | None = None, seed_
             fraction = ((p.end - p.start).days + 1) / 182.5
             spend = min(award - spent_total, (per_period_spend * Decimal(str(round(rates * fraction, 3)))).quantize(Decimal("0.01")))
             spend = max(Decimal("0"), spend)
-            raw = generate_values(specs[pcode], clients * fraction, spend, rng)
+            raw = generate_values(specs[pcode], clients * fraction, spend, rng, shares)
             report_row = dict(
                 id=rid, grant_id=gid, fiscal_year=p.fiscal_year, half=p.half, report_type=p.report_type,
                 period_start=p.start, period_end=p.end, due_date=p.due_date, effective_due_date=effective,

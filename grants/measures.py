@@ -223,3 +223,15 @@ def specs_for_program(code: str) -> list[MeasureSpec]:
         if program_code == code:
             return [CATALOG[c] for c in measure_codes]
     raise KeyError(code)
+
+
+def cell_title(specs: list[MeasureSpec], key: str) -> str:
+    """A person's name for a cell key: 'SRV-01 Clients receiving each service: Housing/shelter'."""
+    if not key:
+        return "Whole report"
+    cell = Cell.parse(key)
+    name = next((s.name for s in specs if s.code == cell.measure), "")
+    title = f"{cell.measure} {name}".strip()
+    if cell.dimension:
+        title += f": {dict(categories(cell.dimension)).get(cell.category, cell.category)}"
+    return title

@@ -55,7 +55,7 @@ def fmt_number(value, value_type: str = "count") -> str:
         return value
     value = Decimal(value)
     if value_type == "currency":
-        return f"${value:,.2f}"
+        return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
     if value_type == "percent":
         return f"{value:.1f}%"
     return f"{int(value):,}" if value == value.to_integral_value() else f"{value:,.1f}"
@@ -92,11 +92,12 @@ def wants_json() -> bool:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(number=fmt_number, date=fmt_date, datetime=fmt_datetime, nl2br=nl2br)
-    from grants.measures import categories, dimension_label
+    from grants.measures import categories, cell_title, dimension_label
     from grants.services.reports import STATUS_LABELS
 
     app.jinja_env.globals.update(
         ROLE_LABELS=ROLE_LABELS, TIMELINESS_LABELS=TIMELINESS_LABELS, dimension_label=dimension_label,
+        cell_title=cell_title,
         category_label=lambda cell: dict(categories(cell.dimension))[cell.category],
         report_status_label=lambda status: STATUS_LABELS.get(status, status.replace("_", " ").capitalize()),
     )
