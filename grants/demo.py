@@ -275,6 +275,7 @@ def seed(grant_count: int = 60, years: int = 3, today: date | None = None, seed_
         slug = label.lower().replace(" ", "-").replace(",", "")
         org_users[oid] = [add_user(f"director@{slug}.demo.test", f"Director, {label}", "grantee_certifier", oid),
                           add_user(f"staff@{slug}.demo.test", f"Staff, {label}", "grantee_editor", oid)]
+    people = {row["id"]: row for row in rows[User]}
     for code in ("YCCR", "DVHT"):
         rows[ProgramOfficer].append(dict(program_id=programs[code], user_id=officer))
     for code in ("VHTNC", "ASPIRE", "HTYPE", "YCCR", "DVHT"):
@@ -407,10 +408,10 @@ def seed(grant_count: int = 60, years: int = 3, today: date | None = None, seed_
                 rows[ReportVersion].append(dict(
                     id=vid, report_id=rid, number=number, status=vstatus, is_amendment=False, amendment_reason=None,
                     explanations=explanations, certified_by_id=certifier if sub_at else None,
-                    certifier_name="Authorized Official" if sub_at else None,
-                    certifier_title="Executive Director" if sub_at else None,
-                    certifier_phone="202-555-0100" if sub_at else None,
-                    certifier_email="official@demo.test" if sub_at else None,
+                    certifier_name=people[certifier]["name"] if sub_at else None,
+                    certifier_title=(people[certifier]["title"] or "Executive Director") if sub_at else None,
+                    certifier_phone=people[certifier]["phone"] if sub_at else None,
+                    certifier_email=people[certifier]["email"] if sub_at else None,
                     certified_at=sub_at, submitted_at=sub_at, created_by_id=editor, updated_by_id=editor,
                     created_at=started, updated_at=sub_at or started, lock_version=1, **narratives))
                 for key, text_value in raw.items():
