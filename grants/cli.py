@@ -8,6 +8,8 @@ from flask import Flask
 COMMAND_MODULES = (
     "schedules.cli",
     "grants.demo",
+    "grants.tokens_cli",
+    "reporting.cli",
 )
 
 

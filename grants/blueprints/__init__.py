@@ -10,12 +10,16 @@ BLUEPRINTS = (
     "grants.blueprints.notifications",
     "grants.blueprints.jobs",
     "grants.blueprints.main",
+    "grants.blueprints.api",
+    "grants.blueprints.spreadsheet",
+    "grants.blueprints.tokens",
     "grants.blueprints.auth",
     "grants.blueprints.reports",
     "grants.blueprints.reviews",
     "grants.blueprints.extensions",
     "grants.blueprints.calendar",
     "grants.blueprints.admin",
+    "grants.blueprints.rollups",
 )
 
 

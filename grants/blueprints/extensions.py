@@ -74,6 +74,8 @@ def extension_list():
 def extension_decide(extension_id: int):
     user = _user()
     extension = extension_service.get_extension(user, extension_id, for_update=request.method == "POST")
+    if request.method == "POST":
+        access.require_reviewer(user, extension.report)
     form = ExtensionDecisionForm(data={"lock_version": extension.lock_version} if request.method == "GET" else None)
     status = 200
     if request.method == "POST":

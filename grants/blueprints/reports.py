@@ -59,6 +59,12 @@ def report_view(report_id: int):
     )
 
 
+def _lock(value) -> int | None:
+    """The lock version a form was rendered with (None when the form carried none)."""
+    text = str(value if value is not None else "").strip()
+    return int(text) if text.isdigit() else None
+
+
 def _form_for(report, state, formdata=None):
     version = state.version
     data = {field_name(k): v for k, v in state.raw.items()}
@@ -98,7 +104,7 @@ def report_edit(report_id: int):
     raw = typed_values(form)
     narratives = typed_narratives(form)
     explanations = typed_explanations(form, state.version.explanations if state.version else {})
-    lock = int(form.lock_version.data) if (form.lock_version.data or "").isdigit() else None
+    lock = _lock(form.lock_version.data)
     try:
         version, result = report_service.save_draft(report, current_user, raw, narratives, explanations, lock)
     except StaleEdit as exc:
@@ -161,7 +167,7 @@ def report_submit(report_id: int):
             certification = {"name": form.certifier_name.data, "title": form.certifier_title.data,
                              "phone": form.certifier_phone.data, "email": form.certifier_email.data,
                              "agree": form.certify.data}
-            lock = int(form.lock_version.data) if (form.lock_version.data or "").isdigit() else None
+            lock = _lock(form.lock_version.data)
             try:
                 report_service.submit_report(report, current_user, certification, lock)
             except ValidationFailed as exc:

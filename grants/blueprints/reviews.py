@@ -121,6 +121,7 @@ def _act(report_id: int, form_class, form_name: str, action, success: str, alias
     """Validate the form, run one service action, commit, redirect; or show the page with errors."""
     user = _user()
     report = access.get_report(user, report_id, for_update=True)
+    access.require_reviewer(user, report)
     form = form_class()
     if form.validate_on_submit():
         try:

@@ -1,0 +1,145 @@
+"""Leadership's dashboard (also open to program officers): headline figures, charts, the table by
+community with a drill-down to the reports behind a row, and the same view as an Excel workbook."""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import replace
+
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from markupsafe import Markup
+
+from forms.rollups import DashboardFilterForm
+from grants import web
+from grants.errors import NotFound
+from grants.extensions import db
+from grants.models import Community
+from grants.security import roles_required
+from grants.services import access
+from grants.services.reports import STATUS_LABELS
+from reporting import workbooks
+from reporting.rollup import Rollup, build_rollup, report_rows
+from reporting.suppression import note
+from reporting.workbooks.rollup import generated_filename
+
+bp = Blueprint("rollups", __name__)
+VIEWERS = ("leadership", "program_officer")
+# The measures the page shows (headline, chart by program, table by community).
+DASHBOARD_MEASURES = ("CLI-01", "CLI-02", "CLI-03", "PRT-01", "FIN-01")
+CHART_MEASURES = ("CLI-01", "CLI-02", "CLI-03")
+# Short column headings for the narrow tables (the full names are in the headline and the workbook).
+SHORT_NAMES = {"CLI-01": "Clients served", "CLI-02": "New clients", "CLI-03": "Cases closed",
+               "PRT-01": "Partnerships", "FIN-01": "Funds expended"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def register(app) -> None:
+    app.register_blueprint(bp)
+    web.register_nav("Dashboard", "rollups.dashboard", VIEWERS)
+
+
+@bp.app_template_filter("rollup_figure")
+def rollup_figure(value, value_type: str = "count") -> Markup:
+    """A published figure: the number in its format, or its suppression label, marked as such."""
+    if isinstance(value, str):
+        return Markup('<span class="app-suppressed">%s</span>') % value
+    return Markup.escape(web.fmt_number(value, value_type))
+
+
+@bp.app_template_filter("rollup_rate")
+def rollup_rate(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _filters(community_id: int | None = None):
+    form = DashboardFilterForm(request.args)
+    return form, form.to_params(community_id=community_id)
+
+
+@bp.route("/dashboard")
+@roles_required(*VIEWERS)
+def dashboard():
+    form, params = _filters()
+    rollup = build_rollup(params, totals_only=True, codes=DASHBOARD_MEASURES)
+    return render_template("rollups/dashboard.html", form=form, params=params, rollup=rollup,
+                           charts=dashboard_charts(rollup), note=note(rollup.threshold),
+                           names={m.code: m.name for m in rollup.measures}, short=SHORT_NAMES)
+
+
+@bp.route("/dashboard/communities/<int:community_id>")
+@roles_required(*VIEWERS)
+def community_detail(community_id: int):
+    community = db.session.get(Community, community_id)
+    if community is None:
+        raise NotFound("We could not find that community.")
+    _, params = _filters(community_id)
+    rollup = build_rollup(params, trend=False, totals_only=True, codes=DASHBOARD_MEASURES)
+    rows = report_rows(params, (access.grant_scope(current_user),))
+    return render_template("rollups/community.html", params=params, rollup=rollup, community=community, rows=rows,
+                           note=note(rollup.threshold), names={m.code: m.name for m in rollup.measures},
+                           short=SHORT_NAMES, dashboard_args=replace(params, community_id=None).query_args(),
+                           status_labels=STATUS_LABELS)
+
+
+@bp.route("/dashboard/export.xlsx")
+@roles_required(*VIEWERS)
+def rollup_download():
+    _, params = _filters()
+    stream = tempfile.TemporaryFile()
+    try:
+        workbooks.build("rollup", params, stream)
+    except workbooks.WorkbookTooLarge as exc:
+        stream.close()
+        flash(str(exc), "error")
+        return redirect(url_for("rollups.dashboard", **params.query_args()))
+    stream.seek(0)
+    return send_file(stream, mimetype=XLSX, as_attachment=True, download_name=generated_filename(params),
+                     max_age=0)
+
+
+def _chart_value(rollup: Rollup, key: tuple, value):
+    shown = rollup.shown(key, value)
+    return None if isinstance(shown, str) or shown is None else round(shown, 1)
+
+
+def _pct(rate: float | None):
+    return None if rate is None else round(rate * 100, 1)
+
+
+def dashboard_charts(rollup: Rollup) -> dict[str, dict]:
+    """Chart.js specs (static/js/app.js draws them); suppressed figures are gaps, and the page
+    shows every number in a table next to its chart."""
+    programs = list(rollup.programs)
+    names = {m.code: m.name for m in rollup.measures}
+    percent_axis = {"scales": {"y": {"min": 0, "max": 100, "title": {"display": True, "text": "Percent"}}}}
+    charts = {
+        "chart-measures": {
+            "type": "bar", "labels": programs, "options": {"scales": {"y": {"beginAtZero": True}}},
+            "datasets": [{"label": SHORT_NAMES[code], "data": [_chart_value(rollup, ("program", p, code),
+                                                                      rollup.programs[p].value(code)) for p in programs]}
+                         for code in CHART_MEASURES if code in names],
+        },
+        "chart-rates": {
+            "type": "bar", "labels": programs, "options": percent_axis,
+            "datasets": [
+                {"label": "Completeness (%)", "data": [_pct(rollup.programs[p].completeness) for p in programs]},
+                {"label": "On-time rate (%)", "data": [_pct(rollup.programs[p].on_time_rate) for p in programs]},
+            ],
+        },
+    }
+    periods = list(rollup.periods)
+    labels = [f"FY{fy} {half}" for fy, half in periods]
+    charts["chart-trend-rates"] = {
+        "type": "line", "labels": labels, "options": percent_axis,
+        "datasets": [
+            {"label": "Completeness (%)", "data": [_pct(rollup.periods[p].completeness) for p in periods]},
+            {"label": "On-time rate (%)", "data": [_pct(rollup.periods[p].on_time_rate) for p in periods]},
+        ],
+    }
+    if "CLI-01" in names:
+        charts["chart-trend-clients"] = {
+            "type": "line", "labels": labels, "options": {"scales": {"y": {"beginAtZero": True}}},
+            "datasets": [{"label": SHORT_NAMES["CLI-01"], "data": [
+                _chart_value(rollup, ("period", p, "CLI-01"), rollup.periods[p].value("CLI-01")) for p in periods]}],
+        }
+    return charts

@@ -1,0 +1,599 @@
+"""Roll-up queries: counts, measure totals and rates by program, community, state and period.
+
+Everything is grouped in the database. The queries group at the finest grain a table needs
+(program x community for the fiscal-year tables, fiscal year x half for the trend); coarser
+tables (program, state, all) are sums of those few hundred grouped rows, which is exact because a
+grant belongs to exactly one program and one community.
+
+Rules (DOMAIN.md 'Roll-ups'):
+- Only the version that counts: `Report.official_version_id` (the accepted version; an accepted
+  amendment moves it on), or with `include_submitted` the latest version now submitted or
+  accepted. Excused reports count for nothing.
+- Reports expected / submitted / on time use `grants.services.timeliness` (one rule).
+- Count and currency measures are summed over cells (totals and breakdown categories).
+- Point-in-time measures (PRT-01, PRT-02): per grant, the value of its latest period within the
+  filter, summed across grants.
+- Percents: the mean weighted by the denominator measure (PERCENT_WEIGHTS) over the reports that
+  give both, else the simple mean; each figure says which.
+- People counts are suppressed (`reporting.suppression`) in every cell smaller than a whole program.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import Float, and_, case, distinct, func, literal, select, type_coerce
+from sqlalchemy.orm import aliased
+
+from grants.extensions import db
+from grants.measures import MeasureSpec
+from grants.models import (
+    Community,
+    Grant,
+    MeasureDefinition,
+    MeasureSet,
+    MeasureSetItem,
+    Organization,
+    Program,
+    Report,
+    ReportValue,
+    ReportVersion,
+)
+from grants.periods import INTERIM_DUE_DAYS, eastern_today, fiscal_year_of, half_bounds, rates
+from grants.services.timeliness import expected_expr, on_time_expr, submitted_expr, timeliness_expr
+from reporting.suppression import Suppressor
+
+# Percent measure -> the count it is a percent of (its weight in a mean across reports).
+PERCENT_WEIGHTS = {"CLI-05": "CLI-01", "EDU-04": "EDU-02"}
+COUNTED_STATUSES = ("submitted", "accepted")
+TREND_YEARS = 3
+TREND_MEASURES = ("CLI-01",)
+
+
+@dataclass(frozen=True)
+class RollupParams:
+    """The filters of a roll-up. `today` fixes what is 'expected' (due before today, Eastern)."""
+
+    fiscal_year: int | None = None
+    half: str | None = None
+    program: str | None = None
+    state: str | None = None
+    region: int | None = None
+    community_type: str | None = None
+    community_id: int | None = None
+    include_submitted: bool = False
+    today: date | None = None
+
+    @property
+    def on(self) -> date:
+        return self.today or eastern_today()
+
+    @property
+    def whole_program(self) -> bool:
+        """True when program rows cover whole programs (no place filter narrows them)."""
+        return not (self.state or self.region or self.community_type or self.community_id)
+
+    def without_period(self) -> RollupParams:
+        return replace(self, fiscal_year=None, half=None)
+
+    def query_args(self) -> dict[str, str]:
+        """The filters as URL query arguments (the dashboard form's field names)."""
+        args = {"fy": self.fiscal_year, "period": self.half, "program": self.program, "state": self.state,
+                "region": self.region, "community_type": self.community_type, "community": self.community_id,
+                "include_submitted": "y" if self.include_submitted else None}
+        return {k: str(v) for k, v in args.items() if v not in (None, "")}
+
+    def describe(self) -> list[tuple[str, str]]:
+        """Label and value of each filter, for the workbook's About sheet and the page."""
+        return [
+            ("Fiscal year", f"FY{self.fiscal_year}" if self.fiscal_year else "All fiscal years"),
+            ("Period", self.half or "Whole fiscal year"),
+            ("Program", self.program or "All programs"),
+            ("State", self.state or "All states"),
+            ("HHS region", f"Region {self.region}" if self.region else "All regions"),
+            ("Community type", (self.community_type or "All types").capitalize()),
+            ("Reports counted", "Accepted and submitted (latest submitted version)" if self.include_submitted
+             else "Accepted only (the official version)"),
+            ("Expected means", f"Due before {self.on.isoformat()} and not excused"),
+        ]
+
+
+@dataclass
+class Agg:
+    """Counts and measure figures of one roll-up cell (a program, a community, a period...)."""
+
+    grants: int = 0
+    reports: int = 0
+    expected: int = 0
+    submitted: int = 0
+    on_time: int = 0
+    excused: int = 0
+    values: dict[str, float] = field(default_factory=dict)
+    # percent code -> [sum of percent x weight, sum of weights, sum of percents, number of reports]
+    percents: dict[str, list] = field(default_factory=dict)
+
+    def add_counts(self, grants, reports, expected, submitted, on_time, excused) -> None:
+        self.grants += int(grants or 0)
+        self.reports += int(reports or 0)
+        self.expected += int(expected or 0)
+        self.submitted += int(submitted or 0)
+        self.on_time += int(on_time or 0)
+        self.excused += int(excused or 0)
+
+    def add_value(self, key: str, value) -> None:
+        if value is not None:
+            self.values[key] = self.values.get(key, 0.0) + value
+
+    def add_percent(self, code: str, weighted, weights, total, n) -> None:
+        acc = self.percents.setdefault(code, [0.0, 0.0, 0.0, 0])
+        acc[0] += weighted or 0.0
+        acc[1] += weights or 0.0
+        acc[2] += total or 0.0
+        acc[3] += int(n or 0)
+
+    def merge(self, other: Agg, *, totals_only: bool = False) -> None:
+        """Add another cell's figures (totals_only: leave out breakdown categories)."""
+        self.add_counts(other.grants, other.reports, other.expected, other.submitted, other.on_time, other.excused)
+        values = self.values
+        for key, value in other.values.items():
+            if not (totals_only and "." in key):
+                values[key] = values.get(key, 0.0) + value
+        for code, acc in other.percents.items():
+            self.add_percent(code, *acc)
+
+    @property
+    def late(self) -> int:
+        return self.submitted - self.on_time
+
+    @property
+    def not_submitted(self) -> int:
+        return self.expected - self.submitted
+
+    @property
+    def not_yet_due(self) -> int:
+        return self.reports - self.expected - self.excused
+
+    @property
+    def completeness(self) -> float | None:
+        return rates(self.expected, self.submitted, self.on_time)[0]
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return rates(self.expected, self.submitted, self.on_time)[1]
+
+    def value(self, key: str) -> float | None:
+        return self.values.get(key)
+
+    def percent(self, code: str) -> tuple[float | None, str]:
+        """(mean percent 0-100, "weighted" or "simple"); (None, "") when nothing was reported."""
+        acc = self.percents.get(code)
+        if not acc or not acc[3]:
+            return None, ""
+        if acc[1] > 0:
+            return acc[0] / acc[1], "weighted"
+        return acc[2] / acc[3], "simple"
+
+
+@dataclass(frozen=True)
+class CommunityInfo:
+    id: int
+    name: str
+    state: str
+    community_type: str
+    hhs_region: int
+
+
+@dataclass
+class Rollup:
+    """Every table of the dashboard and the roll-up workbook for one set of filters."""
+
+    params: RollupParams
+    generated_at: datetime
+    measures: list[MeasureSpec]
+    program_names: dict[str, str]
+    total: Agg
+    programs: dict[str, Agg]
+    communities: dict[int, Agg]
+    community_info: dict[int, CommunityInfo]
+    states: dict[str, Agg]
+    periods: dict[tuple[int, str], Agg]
+    suppressor: Suppressor
+
+    @property
+    def threshold(self) -> int:
+        return self.suppressor.threshold
+
+    def shown(self, key: tuple, value):
+        """A figure as published: the number, or its suppression label."""
+        return self.suppressor.shown(key, value)
+
+    def measure(self, code: str) -> MeasureSpec | None:
+        return next((m for m in self.measures if m.code == code), None)
+
+    def state_region(self, state: str) -> int:
+        return next(c.hhs_region for c in self.community_info.values() if c.state == state)
+
+
+def aggregation_label(spec: MeasureSpec, names: dict[str, str] | None = None) -> str:
+    """How a measure is combined across reports, in words (printed next to the figures)."""
+    if spec.value_type == "percent":
+        weight = PERCENT_WEIGHTS.get(spec.code)
+        if weight:
+            name = (names or {}).get(weight, weight)
+            return (f"Mean weighted by {weight} ({name}) over reports giving both; "
+                    "simple mean where no report gives it")
+        return "Simple mean of the reports"
+    if spec.point_in_time:
+        return "Latest period's value of each grant, summed across grants"
+    return "Sum"
+
+
+def is_people_cell(spec: MeasureSpec) -> bool:
+    return spec.people_count and spec.value_type == "count"
+
+
+def default_fiscal_year(today: date | None = None) -> int:
+    """The latest fiscal year with a report already due (a year's first reports are due Apr 30)."""
+    today = today or eastern_today()
+    year = fiscal_year_of(today)
+    first_due = half_bounds(year, "H1")[1] + timedelta(days=INTERIM_DUE_DAYS)
+    return year if today > first_due else year - 1
+
+
+# --- filters and the version that counts -------------------------------------------------------
+
+def _scope(params: RollupParams, *, with_period: bool = True) -> list:
+    conditions = []
+    if with_period and params.fiscal_year:
+        conditions.append(Report.fiscal_year == params.fiscal_year)
+    if with_period and params.half:
+        conditions.append(Report.half == params.half)
+    if params.program:
+        conditions.append(Program.code == params.program)
+    if params.state:
+        conditions.append(Community.state == params.state)
+    if params.region:
+        conditions.append(Community.hhs_region == params.region)
+    if params.community_type:
+        conditions.append(Community.community_type == params.community_type)
+    if params.community_id:
+        conditions.append(Community.id == params.community_id)
+    return conditions
+
+
+ALL_JOINS = ("grant", "program", "community")
+
+
+def _joins(params: RollupParams, keys: list) -> tuple[str, ...]:
+    """The tables a grouped query needs besides report: only what its keys and filters use."""
+    needed = {"program"} if params.program else set()
+    if not params.whole_program:
+        needed.add("community")
+    if needed or any(getattr(k, "table", None) is Grant.__table__ for k in keys):
+        needed.add("grant")
+    return tuple(t for t in ALL_JOINS if t in needed)
+
+
+def _joined(stmt, joins: tuple[str, ...] = ALL_JOINS):
+    stmt = stmt.select_from(Report)
+    if "grant" in joins:
+        stmt = stmt.join(Grant, Grant.id == Report.grant_id)
+    if "program" in joins:
+        stmt = stmt.join(Program, Program.id == Grant.program_id)
+    if "community" in joins:
+        stmt = stmt.join(Community, Community.id == Grant.community_id)
+    return stmt
+
+
+def counted_version(params: RollupParams):
+    """SQL for the id of the version of each report row that counts."""
+    if not params.include_submitted:
+        return Report.official_version_id
+    return (
+        select(ReportVersion.id)
+        .where(ReportVersion.report_id == Report.id, ReportVersion.status.in_(COUNTED_STATUSES))
+        .order_by(ReportVersion.number.desc()).limit(1)
+        .correlate(Report).scalar_subquery()
+    )
+
+
+def _values_join(stmt, params: RollupParams, value=ReportValue):
+    return stmt.join(value, value.version_id == counted_version(params))
+
+
+def _valid(value=ReportValue) -> list:
+    return [value.valid.is_(True), value.value.is_not(None)]
+
+
+def _rows(stmt, yield_per: int | None = None):
+    """Plain result tuples through Core (no ORM row processing); streamed with yield_per."""
+    if yield_per:
+        stmt = stmt.execution_options(yield_per=yield_per)
+    return db.session.connection().execute(stmt)
+
+
+# --- grouped queries ----------------------------------------------------------------------------
+
+def _count_rows(params: RollupParams, keys: list, scope: list, places: tuple):
+    today = params.on
+    one = literal(1)
+    stmt = _joined(select(
+        *keys,
+        func.count(distinct(Report.grant_id)),
+        func.count(Report.id),
+        func.sum(case((expected_expr(today), one), else_=0)),
+        func.sum(case((submitted_expr(today), one), else_=0)),
+        func.sum(case((on_time_expr(today), one), else_=0)),
+        func.sum(case((Report.status == "excused", one), else_=0)),
+    ), places).where(*scope).group_by(*keys)
+    return _rows(stmt)
+
+
+def _flow_rows(params: RollupParams, keys: list, codes: list[str], scope: list, places: tuple, totals_only: bool):
+    stmt = _values_join(_joined(select(
+        *keys, ReportValue.measure_code, ReportValue.dimension, ReportValue.category, func.sum(ReportValue.value, type_=Float),
+    ), places), params).where(
+        *scope, Report.status != "excused", *_valid(),
+        ReportValue.measure_code.in_(codes),
+    )
+    if totals_only:
+        stmt = stmt.where(ReportValue.dimension == "", ReportValue.category == "")
+    return _rows(stmt.group_by(*keys, ReportValue.measure_code, ReportValue.dimension, ReportValue.category))
+
+
+def _point_in_time_rows(params: RollupParams, keys: list, time_keys: list, codes: list[str], scope: list,
+                        places: tuple, totals_only: bool):
+    """Per grant the latest period with a counted value of the measure, summed across grants."""
+    scope = [*scope, Report.status != "excused", *_valid(), ReportValue.measure_code.in_(codes)]
+    latest = _values_join(_joined(select(
+        Report.grant_id.label("grant_id"), ReportValue.measure_code.label("code"),
+        *[k.label(f"t{i}") for i, k in enumerate(time_keys)], func.max(Report.period_start).label("latest"),
+    ), places), params).where(*scope, ReportValue.dimension == "").group_by(
+        Report.grant_id, ReportValue.measure_code, *time_keys).subquery()
+    stmt = _values_join(_joined(select(
+        *keys, ReportValue.measure_code, ReportValue.dimension, ReportValue.category, func.sum(ReportValue.value, type_=Float),
+    ), places), params).join(latest, and_(
+        latest.c.grant_id == Report.grant_id, latest.c.code == ReportValue.measure_code,
+        latest.c.latest == Report.period_start,
+        *[latest.c[f"t{i}"] == k for i, k in enumerate(time_keys)],
+    )).where(*scope)
+    if totals_only:
+        stmt = stmt.where(ReportValue.dimension == "", ReportValue.category == "")
+    return _rows(stmt.group_by(*keys, ReportValue.measure_code, ReportValue.dimension, ReportValue.category))
+
+
+def _percent_rows(params: RollupParams, keys: list, codes: list[str], scope: list, places: tuple):
+    pct, weight = aliased(ReportValue), aliased(ReportValue)
+    weight_code = case(*((pct.measure_code == p, literal(w)) for p, w in PERCENT_WEIGHTS.items()), else_=None)
+    stmt = _values_join(_joined(select(
+        *keys, pct.measure_code, func.sum(pct.value * weight.value, type_=Float), func.sum(weight.value, type_=Float),
+        func.sum(pct.value, type_=Float), func.count(pct.id),
+    ), places), params, pct).outerjoin(weight, and_(
+        weight.version_id == pct.version_id, weight.measure_code == weight_code, weight.dimension == "",
+        *_valid(weight),
+    )).where(
+        *scope, Report.status != "excused", *_valid(pct),
+        pct.measure_code.in_(codes), pct.dimension == "",
+    ).group_by(*keys, pct.measure_code)
+    return _rows(stmt)
+
+
+def _grouped(params: RollupParams, keys: list, time_keys: list, measures: list[MeasureSpec], *,
+             extra: tuple = (), totals_only: bool = False) -> dict[tuple, Agg]:
+    """One Agg per distinct value of `keys`: counts plus every measure figure."""
+    out: dict[tuple, Agg] = {}
+    n = len(keys)
+    scope = [*_scope(params), *extra]
+    places = _joins(params, keys)
+
+    def agg(row) -> Agg:
+        key = tuple(row[:n])
+        if key not in out:
+            out[key] = Agg()
+        return out[key]
+
+    for row in _count_rows(params, keys, scope, places):
+        agg(row).add_counts(*row[n:])
+    flow = [m.code for m in measures if m.value_type != "percent" and not m.point_in_time]
+    latest = [m.code for m in measures if m.value_type != "percent" and m.point_in_time]
+    percent = [m.code for m in measures if m.value_type == "percent"]
+    if flow:
+        for row in _flow_rows(params, keys, flow, scope, places, totals_only):
+            code, dim, cat, value = row[n:]
+            agg(row).add_value(f"{code}.{dim}.{cat}" if dim else code, value)
+    if latest:
+        for row in _point_in_time_rows(params, keys, time_keys, latest, scope, places, totals_only):
+            code, dim, cat, value = row[n:]
+            agg(row).add_value(f"{code}.{dim}.{cat}" if dim else code, value)
+    if percent:
+        for row in _percent_rows(params, keys, percent, scope, places):
+            agg(row).add_percent(*row[n:])
+    return out
+
+
+def measures_in_scope(params: RollupParams) -> list[MeasureSpec]:
+    """The measures collected by the programs in scope, in catalogue order."""
+    in_sets = select(MeasureSetItem.measure_id).join(MeasureSet, MeasureSet.id == MeasureSetItem.measure_set_id) \
+        .join(Program, Program.id == MeasureSet.program_id)
+    if params.program:
+        in_sets = in_sets.where(Program.code == params.program)
+    rows = db.session.scalars(select(MeasureDefinition).where(MeasureDefinition.id.in_(in_sets))
+                              .order_by(MeasureDefinition.id))
+    return [MeasureSpec.from_model(m) for m in rows]
+
+
+def build_rollup(params: RollupParams, *, trend: bool = True, detail: bool = False,
+                 totals_only: bool = False, codes: tuple[str, ...] | None = None) -> Rollup:
+    """Compute and suppress every roll-up table for `params`.
+
+    trend adds the period-by-period figures (the last TREND_YEARS fiscal years up to the chosen
+    one); detail adds the Detail sheet's report-level people counts to the suppression (the
+    workbook needs it); totals_only leaves out breakdown categories and codes limits the measures
+    (the dashboard shows a few totals only).
+    """
+    measures = [m for m in measures_in_scope(params) if codes is None or m.code in codes]
+    grain = _grouped(params, [Grant.program_id, Grant.community_id], [], measures, totals_only=totals_only)
+    program_codes = dict(db.session.execute(select(Program.id, Program.code)).all())
+    grain = {(program_codes[p], c): agg for (p, c), agg in grain.items()}
+    info = {c.id: CommunityInfo(c.id, c.name, c.state, c.community_type, c.hhs_region)
+            for c in db.session.scalars(select(Community).where(Community.id.in_({k[1] for k in grain})))}
+    total, programs, communities, states = Agg(), {}, {}, {}
+    for (program_code, community_id), agg in sorted(grain.items()):
+        total.merge(agg)
+        programs.setdefault(program_code, Agg()).merge(agg)
+        communities.setdefault(community_id, Agg()).merge(agg, totals_only=True)
+        states.setdefault(info[community_id].state, Agg()).merge(agg, totals_only=True)
+    periods: dict[tuple[int, str], Agg] = {}
+    if trend:
+        last = params.fiscal_year or fiscal_year_of(params.on)
+        rows = _grouped(params.without_period(), [Report.fiscal_year, Report.half], [Report.fiscal_year, Report.half],
+                        [m for m in measures if m.code in TREND_MEASURES], totals_only=True,
+                        extra=(Report.fiscal_year.between(last - TREND_YEARS + 1, last),))
+        periods = dict(sorted(rows.items()))
+    names = dict(db.session.execute(select(Program.code, Program.name)).all())
+    rollup = Rollup(params, datetime.now(UTC), measures, names, total, dict(sorted(programs.items())),
+                    dict(sorted(communities.items(), key=lambda kv: (info[kv[0]].state, info[kv[0]].name))),
+                    info, dict(sorted(states.items())), periods,
+                    Suppressor(current_app.config["SUPPRESSION_THRESHOLD"]))
+    _register_suppression(rollup, detail_people_values(params) if detail else None)
+    rollup.suppressor.run()
+    return rollup
+
+
+# --- suppression --------------------------------------------------------------------------------
+
+def _register_suppression(rollup: Rollup, detail: list[tuple] | None) -> None:
+    """Publish every people-count cell of the roll-up and the additive relations among them."""
+    sup, whole = rollup.suppressor, rollup.params.whole_program
+    people = [m for m in rollup.measures if is_people_cell(m)]
+    all_cells = [c.key for m in people for c in m.cells]
+    total_cells = [m.code for m in people if m.has_total]
+
+    def publish(level: tuple, agg: Agg, cells: list[str], exempt: bool = False) -> None:
+        for key in cells:
+            sup.cell((*level, key), agg.value(key), exempt=exempt)
+
+    def breakdowns(level: tuple) -> None:
+        for m in people:
+            for dim in m.breakdowns:
+                sup.relate((*level, m.code), [(*level, c.key) for c in m.cells if c.dimension == dim])
+
+    publish(("total",), rollup.total, all_cells, exempt=whole)
+    breakdowns(("total",))
+    for code, agg in rollup.programs.items():
+        publish(("program", code), agg, all_cells, exempt=whole)
+        breakdowns(("program", code))
+    for key in all_cells:
+        sup.relate(("total", key), [("program", p, key) for p in rollup.programs])
+    for cid, agg in rollup.communities.items():
+        publish(("community", cid), agg, total_cells)
+    for state, agg in rollup.states.items():
+        publish(("state", state), agg, total_cells)
+    for key in total_cells:
+        sup.relate(("total", key), [("state", s, key) for s in rollup.states])
+        for state in rollup.states:
+            sup.relate(("state", state, key), [("community", cid, key) for cid, c in rollup.community_info.items()
+                                               if c.state == state and cid in rollup.communities])
+    if rollup.periods:
+        headline = [k for k in total_cells if k in TREND_MEASURES]
+        for period, agg in rollup.periods.items():
+            publish(("period", period), agg, headline, exempt=whole)
+        if rollup.params.fiscal_year and not rollup.params.half:
+            halves = [p for p in rollup.periods if p[0] == rollup.params.fiscal_year]
+            for key in headline:
+                sup.relate(("total", key), [("period", p, key) for p in halves])
+    if detail is not None:
+        by_community: dict[int, set[int]] = {}
+        by_program: dict[str, set[int]] = {}
+        for report_id, program_code, community_id, key, value in detail:
+            sup.cell(("report", report_id, key), value)
+            by_community.setdefault(community_id, set()).add(report_id)
+            by_program.setdefault(program_code, set()).add(report_id)
+        for report_id in {r for reports in by_program.values() for r in reports}:
+            breakdowns(("report", report_id))
+        for cid, reports in by_community.items():
+            for key in total_cells:
+                sup.relate(("community", cid, key), [("report", r, key) for r in sorted(reports)])
+        for code, reports in by_program.items():
+            for key in all_cells:
+                sup.relate(("program", code, key), [("report", r, key) for r in sorted(reports)])
+
+
+def detail_people_values(params: RollupParams) -> list[tuple]:
+    """(report id, program, community id, cell key, value) of every counted people count."""
+    codes = select(MeasureDefinition.code).where(MeasureDefinition.people_count.is_(True),
+                                                 MeasureDefinition.value_type == "count")
+    stmt = _values_join(_joined(select(
+        Report.id, Program.code, Community.id, ReportValue.measure_code, ReportValue.dimension,
+        ReportValue.category, type_coerce(ReportValue.value, Float),
+    )), params).where(*_scope(params), Report.status != "excused", *_valid(), ReportValue.measure_code.in_(codes))
+    return [(rid, p, c, f"{m}.{d}.{k}" if d else m, int(v))
+            for rid, p, c, m, d, k, v in _rows(stmt)]
+
+
+# --- the Detail sheet: one row per report, streamed ------------------------------------------------
+
+@dataclass(frozen=True)
+class DetailRow:
+    report_id: int
+    award_number: str
+    program: str
+    organization: str
+    community: str
+    state: str
+    hhs_region: int
+    fiscal_year: int
+    half: str
+    report_type: str
+    status: str
+    effective_due_date: date
+    first_submitted_at: datetime | None
+    timeliness: str
+    version_number: int | None
+    values: dict[str, float]
+
+
+def _detail_order():
+    return (Program.code, Grant.award_number, Report.period_start, Report.id)
+
+
+def detail_count(params: RollupParams) -> int:
+    return db.session.scalar(_joined(select(func.count(Report.id))).where(*_scope(params))) or 0
+
+
+def _reports_query(params: RollupParams, where: tuple = ()):
+    version = aliased(ReportVersion)
+    return _joined(select(
+        Report.id, Grant.award_number, Program.code, Organization.legal_name, Community.name, Community.state,
+        Community.hhs_region, Report.fiscal_year, Report.half, Report.report_type, Report.status,
+        Report.effective_due_date, Report.first_submitted_at, timeliness_expr(params.on), version.number,
+    )).join(Organization, Organization.id == Grant.organization_id) \
+        .outerjoin(version, and_(version.id == counted_version(params), Report.status != "excused")) \
+        .where(*_scope(params), *where).order_by(*_detail_order())
+
+
+def report_rows(params: RollupParams, where: tuple = ()) -> list[DetailRow]:
+    """The reports behind a roll-up row (no values): the dashboard's drill-down. `where` adds
+    conditions such as the viewer's grant scope."""
+    return [DetailRow(*row, values={}) for row in _rows(_reports_query(params, where))]
+
+
+def detail_rows(params: RollupParams, batch: int = 2000) -> Iterator[DetailRow]:
+    """Every report in scope with the values of its counted version, streamed from two
+    server-side cursors (reports, and values in the same order) merged by report id."""
+    reports = _reports_query(params)
+    values = _values_join(_joined(select(
+        Report.id, ReportValue.measure_code, ReportValue.dimension, ReportValue.category,
+        type_coerce(ReportValue.value, Float),
+    )), params).where(*_scope(params), Report.status != "excused", *_valid()).order_by(*_detail_order())
+    value_stream = iter(_rows(values, yield_per=batch))
+    pending = next(value_stream, None)
+    for row in _rows(reports, yield_per=batch):
+        cells: dict[str, float] = {}
+        while pending is not None and pending[0] == row[0]:
+            _, code, dim, cat, value = pending
+            cells[f"{code}.{dim}.{cat}" if dim else code] = value
+            pending = next(value_stream, None)
+        yield DetailRow(*row, values=cells)

@@ -1,0 +1,38 @@
+"""Workbook registry: one builder per workbook, `build_<name>(params, stream)`.
+
+The download route, `flask --app wsgi reports export` and the scheduled monthly email all call
+`build(name, params, stream)`, so every caller gets the same file for the same filters.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from reporting.rollup import RollupParams
+from reporting.workbooks.rollup import build_rollup_workbook
+from reporting.workbooks.writer import WorkbookTooLarge
+
+WORKBOOKS: dict[str, Callable] = {
+    "rollup": build_rollup_workbook,
+}
+
+__all__ = ["WORKBOOKS", "WorkbookTooLarge", "build", "params_from"]
+
+
+def params_from(values: RollupParams | Mapping | None) -> RollupParams:
+    """RollupParams from RollupParams, or from a mapping of its field names (a job's settings)."""
+    if isinstance(values, RollupParams):
+        return values
+    fields = RollupParams.__dataclass_fields__
+    return RollupParams(**{k: v for k, v in (values or {}).items() if k in fields})
+
+
+def build(name: str, params: RollupParams | Mapping | None, stream) -> None:
+    """Write workbook `name` for `params` to `stream` (a path or a binary file opened for writing).
+
+    Raises KeyError for an unknown workbook and WorkbookTooLarge when a sheet would not fit Excel.
+    """
+    try:
+        builder = WORKBOOKS[name]
+    except KeyError:
+        raise KeyError(f"Unknown workbook {name!r}; known: {', '.join(sorted(WORKBOOKS))}") from None
+    builder(params_from(params), stream)

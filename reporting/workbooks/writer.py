@@ -1,0 +1,172 @@
+"""A thin, typed layer over xlsxwriter shared by every workbook builder.
+
+- constant_memory: each sheet's rows go to disk as they are written, so rows must come in order
+  (`Sheet.row` only ever appends) and memory stays flat however long the Detail sheet is.
+- Typed writes only: numbers with write_number, text with write_string. Text that a spreadsheet
+  would read as a formula (= + - @, tab, CR at the start) also gets the quote-prefix format, so it
+  stays text even when someone edits the cell.
+- Excel's limits (1,048,576 rows, 16,384 columns) are checked before writing and raise
+  WorkbookTooLarge: a sheet is never silently cut.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+import xlsxwriter
+
+from grants.periods import EASTERN
+
+MAX_ROWS = 1_048_576
+MAX_COLS = 16_384
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+# kind -> xlsxwriter format properties
+FORMATS: dict[str, dict] = {
+    "text": {"valign": "top"},
+    "bold": {"bold": True, "valign": "top"},
+    "wrap": {"text_wrap": True, "valign": "top"},
+    "title": {"bold": True, "font_size": 14},
+    "header": {"bold": True, "text_wrap": True, "valign": "bottom", "bottom": 1, "bg_color": "#DFE1E2"},
+    "header_num": {"bold": True, "text_wrap": True, "valign": "bottom", "align": "right", "bottom": 1,
+                   "bg_color": "#DFE1E2"},
+    "int": {"num_format": "#,##0"},
+    "number": {"num_format": "#,##0.0"},
+    "currency": {"num_format": "$#,##0.00"},
+    "rate": {"num_format": "0.0%"},
+    "date": {"num_format": "yyyy-mm-dd"},
+    "datetime": {"num_format": "yyyy-mm-dd hh:mm"},
+    "total_text": {"bold": True, "top": 1},
+    "total_int": {"bold": True, "top": 1, "num_format": "#,##0"},
+    "total_number": {"bold": True, "top": 1, "num_format": "#,##0.0"},
+    "total_currency": {"bold": True, "top": 1, "num_format": "$#,##0.00"},
+    "total_rate": {"bold": True, "top": 1, "num_format": "0.0%"},
+}
+NUMERIC_KINDS = {"int", "number", "currency", "rate", "total_int", "total_number", "total_currency", "total_rate"}
+TEXT_KINDS = ("text", "bold", "wrap", "title", "header", "header_num", "total_text")
+HEADER_HEIGHT = 48  # points: three lines of a wrapped column heading
+LINE_HEIGHT = 15
+PAGE_WIDTH_CHARS = 220  # wider sheets print across pages instead of shrinking to one page width
+
+
+class WorkbookTooLarge(ValueError):
+    """A sheet would exceed Excel's row or column limit."""
+
+
+def is_formula_like(text: str) -> bool:
+    return text.startswith(FORMULA_TRIGGERS)
+
+
+class Book:
+    """An xlsxwriter workbook in constant-memory mode with the shared formats."""
+
+    def __init__(self, stream, *, record: bool = False) -> None:
+        self.workbook = xlsxwriter.Workbook(stream, {"constant_memory": True, "strings_to_formulas": False,
+                                                     "strings_to_urls": False, "strings_to_numbers": False})
+        self.formats = {kind: self.workbook.add_format(props) for kind, props in FORMATS.items()}
+        self.quoted = {kind: self.workbook.add_format({**FORMATS[kind], "quote_prefix": True}) for kind in TEXT_KINDS}
+        self.suppressed = {kind: self.workbook.add_format({**{k: v for k, v in FORMATS[kind].items() if k != "num_format"},
+                                                           "align": "right"}) for kind in NUMERIC_KINDS}
+        # When recording, every written row is kept (benchmarks replay them with bare xlsxwriter).
+        self.recording: list[tuple[str, int, tuple, tuple]] | None = [] if record else None
+
+    def sheet(self, name: str) -> Sheet:
+        return Sheet(self, name)
+
+    def close(self) -> None:
+        self.workbook.close()
+
+
+class Sheet:
+    """One worksheet written top to bottom."""
+
+    def __init__(self, book: Book, name: str) -> None:
+        self.book = book
+        self.name = name
+        self.ws = book.workbook.add_worksheet(name)
+        self.next_row = 0
+        self.width = 0
+
+    @staticmethod
+    def reserve(name: str, rows: int, cols: int) -> None:
+        """Refuse, before anything is written, a sheet Excel could not hold."""
+        if rows > MAX_ROWS:
+            raise WorkbookTooLarge(
+                f"The {name} sheet would need {rows:,} rows, more than the {MAX_ROWS:,} Excel allows. "
+                "Choose a fiscal year, a period or a program to make it smaller.")
+        if cols > MAX_COLS:
+            raise WorkbookTooLarge(
+                f"The {name} sheet would need {cols:,} columns, more than the {MAX_COLS:,} Excel allows.")
+
+    def skip(self, rows: int = 1) -> None:
+        self.next_row += rows
+
+    def row(self, cells: Sequence, kinds: Sequence[str] | str = "text", col: int = 0,
+            height: float | None = None) -> int:
+        """Write cells left to right on the next row; returns the row index. `kinds` is one kind
+        for every cell or one per cell. None leaves a cell blank. `height` in points (wrapped text
+        needs it: no spreadsheet grows a row written in constant-memory mode)."""
+        r = self.next_row
+        if r >= MAX_ROWS:
+            raise WorkbookTooLarge(f"The {self.name} sheet reached Excel's limit of {MAX_ROWS:,} rows.")
+        if col + len(cells) > MAX_COLS:
+            raise WorkbookTooLarge(f"The {self.name} sheet reached Excel's limit of {MAX_COLS:,} columns.")
+        ws, book = self.ws, self.book
+        formats, quoted, suppressed = book.formats, book.quoted, book.suppressed
+        if height:
+            ws.set_row(r, height)
+        single = kinds if isinstance(kinds, str) else None
+        for i, value in enumerate(cells):
+            if value is None:
+                continue
+            kind = single or kinds[i]
+            c = col + i
+            if isinstance(value, str):
+                if kind in NUMERIC_KINDS:
+                    ws.write_string(r, c, value, suppressed[kind])
+                elif value and value[0] in FORMULA_TRIGGERS:
+                    ws.write_string(r, c, value, quoted[kind])
+                else:
+                    ws.write_string(r, c, value, formats[kind])
+            elif isinstance(value, datetime):
+                ws.write_datetime(r, c, value.astimezone(EASTERN).replace(tzinfo=None), formats["datetime"])
+            elif isinstance(value, date):
+                ws.write_datetime(r, c, datetime(value.year, value.month, value.day), formats["date"])
+            else:
+                ws.write_number(r, c, float(value) if isinstance(value, Decimal) else value, formats[kind])
+        if book.recording is not None:
+            book.recording.append((self.name, r, tuple(cells), (single,) if single else tuple(kinds)))
+        self.width = max(self.width, col + len(cells))
+        self.next_row = r + 1
+        return r
+
+    def header(self, labels: Sequence[str], kinds: Sequence[str]) -> int:
+        """A heading row: headings over numbers are right-aligned like their numbers."""
+        return self.row(labels, ["header_num" if k in NUMERIC_KINDS else "header" for k in kinds],
+                        height=HEADER_HEIGHT)
+
+    def finish(self, *, header_row: int | None, widths: Sequence[float], freeze_cols: int = 0,
+               filter_rows: tuple[int, int] | None = None, landscape: bool = True, repeat_header: bool = True) -> None:
+        """Column widths, frozen header (also printed on every page unless repeat_header is False),
+        autofilter, print area and page setup."""
+        ws = self.ws
+        for i, width in enumerate(widths):
+            ws.set_column(i, i, width)
+        last_row, last_col = max(self.next_row - 1, 0), max(self.width - 1, 0)
+        if header_row is not None:
+            ws.freeze_panes(header_row + 1, freeze_cols)
+            if repeat_header:
+                ws.repeat_rows(header_row)
+        if filter_rows is not None:
+            first, last = filter_rows
+            ws.autofilter(first, 0, max(first, last), last_col)
+        ws.print_area(0, 0, last_row, last_col)
+        if landscape:
+            ws.set_landscape()
+        ws.set_paper(1)
+        ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+        if sum(widths) <= PAGE_WIDTH_CHARS:
+            ws.fit_to_pages(1, 0)
+        elif freeze_cols:
+            ws.repeat_columns(0, freeze_cols - 1)

@@ -1,0 +1,36 @@
+"""Every demo account signs in and lands on its own home page, which works and passes axe."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import axe_check, screenshot, sign_in
+
+pytestmark = pytest.mark.e2e
+# Where each role lands (grants/blueprints/main.py HOME_ENDPOINTS); None: any page of its own.
+HOMES = {
+    "grantee@demo.test": "/reports",
+    "editor@demo.test": "/reports",
+    "other-grantee@demo.test": "/reports",
+    "officer@demo.test": "/portfolio",
+    "leader@demo.test": None,
+    "admin@demo.test": None,
+}
+
+
+@pytest.mark.parametrize("email", list(HOMES))
+def test_each_demo_account_home_page(page, email):
+    sign_in(page, email)
+    path = re.sub(r"^https?://[^/]+", "", page.url).split("?")[0].split("#")[0]
+    assert path not in ("/profile", "/login"), f"{email} has no home page yet: landed on {path}"
+    if HOMES[email]:
+        assert path == HOMES[email], f"{email} landed on {path}, expected {HOMES[email]}"
+    expect(page.locator("h1")).to_have_count(1)
+    expect(page).not_to_have_title(re.compile(r"not found|error|forbidden", re.I))
+    screenshot(page, "home")
+    axe_check(page)
+    if email == "other-grantee@demo.test":
+        # Another organization's grants never show up on this grantee's page.
+        expect(page.locator("main")).not_to_contain_text("Harbor Youth Alliance")

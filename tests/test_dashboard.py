@@ -1,0 +1,116 @@
+"""Leadership's dashboard: who may see it, the figures and filters, charts with tables, the
+drill-down behind a community's row, and the download of exactly what the filters show."""
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import openpyxl
+
+from grants.extensions import db
+from grants.models import Community, Report
+from reporting.rollup import RollupParams, build_rollup, default_fiscal_year
+
+
+def _figure(html: str, name: str) -> str:
+    match = re.search(rf'data-figure="{re.escape(name)}">([^<]*)<', html)
+    assert match, name
+    return match.group(1).strip()
+
+
+def test_leadership_lands_on_the_dashboard_with_the_headline_figures(signed_in):
+    client = signed_in("leader@demo.test")
+    assert client.get("/").headers["Location"].endswith("/dashboard")
+    response = client.get("/dashboard")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    rollup = build_rollup(RollupParams(fiscal_year=default_fiscal_year()))
+    assert html.count("<h1") == 1
+    assert _figure(html, "grants") == f"{rollup.total.grants:,}"
+    assert _figure(html, "expected") == f"{rollup.total.expected:,}"
+    assert _figure(html, "completeness") == f"{rollup.total.completeness * 100:.1f}%"
+    assert _figure(html, "CLI-01") == f"{rollup.total.value('CLI-01'):,.0f}"
+    assert 'href="/dashboard"' in html and ">Dashboard<" in html  # navigation entry
+
+
+def test_program_officers_see_it_and_grantees_and_admins_do_not(signed_in):
+    assert signed_in("officer@demo.test").get("/dashboard").status_code == 200
+    for email in ("grantee@demo.test", "admin@demo.test"):
+        client = signed_in(email)
+        assert client.get("/dashboard").status_code == 403
+        assert client.get("/dashboard/export.xlsx").status_code == 403
+        assert client.get("/dashboard/communities/1").status_code == 403
+
+
+def test_every_chart_has_its_data_and_a_table_of_its_numbers(signed_in):
+    html = signed_in("leader@demo.test").get("/dashboard").get_data(as_text=True)
+    charts = re.findall(r'<canvas data-chart="([^"]+)"', html)
+    assert len(charts) == 4
+    for chart in charts:
+        spec = json.loads(re.search(rf'<script type="application/json" id="{chart}">(.*?)</script>', html, re.S).group(1))
+        assert spec["type"] in ("bar", "line") and spec["labels"] and spec["datasets"]
+    for table in ("The charts' numbers by program", "Trend over periods", "Figures by community"):
+        assert f"<caption>{table}" in html
+    assert "<script>" not in html  # the CSP forbids inline code
+
+
+def test_filters_narrow_the_figures_and_bad_values_are_ignored(signed_in):
+    client = signed_in("leader@demo.test")
+    fy = default_fiscal_year()
+    html = client.get(f"/dashboard?fy={fy}&state=OH&program=NOPE").get_data(as_text=True)
+    ohio = build_rollup(RollupParams(fiscal_year=fy, state="OH"))
+    assert _figure(html, "expected") == f"{ohio.total.expected:,}"
+    assert "Not a valid choice" in html
+    rows = re.findall(r'data-table="communities".*?</table>', html, re.S)[0]
+    assert ", OH<" in rows and ", TX<" not in rows
+    assert "1-10" in html or "Suppressed" in html or ohio.suppressor.marks == {}
+
+
+def test_download_is_the_workbook_of_exactly_these_filters(signed_in):
+    fy = default_fiscal_year()
+    html = signed_in("leader@demo.test").get(f"/dashboard?fy={fy}&state=OH").get_data(as_text=True)
+    link = re.search(r'href="([^"]*/dashboard/export\.xlsx[^"]*)"', html).group(1).replace("&amp;", "&")
+    assert "state=OH" in link and f"fy={fy}" in link
+    response = signed_in("leader@demo.test").get(link)
+    assert response.status_code == 200
+    assert response.mimetype.endswith("spreadsheetml.sheet")
+    assert "attachment" in response.headers["Content-Disposition"] and ".xlsx" in response.headers["Content-Disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True)
+    states = [r[0] for r in book["By state"].iter_rows(min_row=3, values_only=True) if r[0]]
+    assert states == ["OH", "All states"]
+    rollup = build_rollup(RollupParams(fiscal_year=fy, state="OH"), detail=True)
+    summary = {r[0]: r for r in book["Summary by program"].iter_rows(min_row=3, values_only=True) if r[0]}
+    assert summary["All programs"][3] == rollup.total.expected
+
+
+def test_drill_down_lists_the_reports_behind_a_community_with_links(signed_in):
+    fy = default_fiscal_year()
+    community = db.session.query(Community).filter_by(name="Franklin County, OH").one()
+    html = signed_in("leader@demo.test").get(f"/dashboard/communities/{community.id}?fy={fy}").get_data(as_text=True)
+    ids = {int(i) for i in re.findall(r'href="/reports/(\d+)"', html)}
+    reports = {r.id for r in db.session.query(Report).filter_by(fiscal_year=fy)
+               if r.grant.community_id == community.id}
+    assert ids == reports and ids
+    assert "<h1>Franklin County, OH</h1>" in html
+
+
+def test_an_officer_drill_down_shows_only_reports_of_their_programs(signed_in):
+    fy = default_fiscal_year()
+    client = signed_in("officer@demo.test")
+    for community in db.session.query(Community):
+        html = client.get(f"/dashboard/communities/{community.id}?fy={fy}").get_data(as_text=True)
+        for report_id in re.findall(r'href="/reports/(\d+)"', html):
+            report = db.session.get(Report, int(report_id))
+            assert report.grant.program.code in ("YCCR", "DVHT")
+            assert client.get(f"/reports/{report_id}").status_code == 200
+    assert client.get("/dashboard/communities/999999").status_code == 404
+
+
+def test_community_names_are_escaped(signed_in):
+    community = db.session.query(Community).filter_by(name="Franklin County, OH").one()
+    community.name = "<script>alert(1)</script> County"
+    db.session.commit()
+    html = signed_in("leader@demo.test").get("/dashboard").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; County" in html
