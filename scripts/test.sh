@@ -42,19 +42,12 @@ export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
 
 # --- runs ---------------------------------------------------------------------------------------
 logs="$(mktemp -d)"
-pgdata=""
-pgsock=""
-pg_bin="${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}"
-
-as_pg() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
+# shellcheck source=scripts/pg.sh
+. scripts/pg.sh
 
 cleanup() {
-  if [ -n "$pgdata" ] && [ -f "$pgdata/postmaster.pid" ]; then
-    as_pg "$pg_bin/pg_ctl" -D "$pgdata" -m immediate -w stop >/dev/null 2>&1 || true
-  fi
-  rm -rf "$logs" ${pgdata:+"$pgdata"} ${pgsock:+"$pgsock"}
+  pg_stop
+  rm -rf "$logs"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -72,26 +65,12 @@ run_pytest() {  # name
   set -e
 }
 
-free_port() {
-  .venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 start_postgres() {
-  pgdata="$(mktemp -d /tmp/pgdata-XXXXXX)"
-  pgsock="$(mktemp -d /tmp/pgsock-XXXXXX)"
-  if [ "$(id -u)" = 0 ]; then chown postgres: "$pgdata" "$pgsock"; fi
-  chmod 700 "$pgdata"
-  local port
-  port="$(free_port)"
-  as_pg "$pg_bin/initdb" -D "$pgdata" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 \
-    >"$logs/initdb.log" 2>&1 || { cat "$logs/initdb.log" >&2; return 1; }
-  as_pg "$pg_bin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -t 60 \
-    -o "-k $pgsock -p $port -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-    start >/dev/null || { cat "$pgdata/server.log" >&2; return 1; }
-  as_pg "$pg_bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
-    -c "CREATE ROLE grants LOGIN PASSWORD 'grants'" \
+  pg_start "$logs" || return 1
+  as_pg "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
+    -c "CREATE ROLE grants LOGIN CREATEDB PASSWORD 'grants'" \
     -c "CREATE DATABASE grants_test OWNER grants"
-  export TEST_DATABASE_URL="postgresql+psycopg://grants:grants@127.0.0.1:$port/grants_test"
+  export TEST_DATABASE_URL="postgresql+psycopg://grants:grants@127.0.0.1:$pg_port/grants_test"
 }
 
 if [ "$suite" = all ] || [ "$suite" = sqlite ]; then
