@@ -1,0 +1,40 @@
+# shellcheck shell=bash
+# Sourced by scripts/test.sh and scripts/bench.sh: a throwaway PostgreSQL cluster on a free port of
+# 127.0.0.1 (trust authentication, fsync off), in temporary directories removed by pg_stop.
+#   pg_start LOGDIR   initdb and start; sets pg_port (initdb's output goes to LOGDIR/initdb.log)
+#   as_pg psql ...    run a PostgreSQL client as the postgres user (runuser when we are root)
+#   pg_stop           stop the cluster and remove its directories (safe to call when not started)
+
+pgdata=""
+pgsock=""
+pg_port=""
+pg_bin="${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}"
+
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+free_port() {
+  .venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+pg_start() {  # logdir
+  local logdir="$1"
+  pgdata="$(mktemp -d /tmp/pgdata-XXXXXX)"
+  pgsock="$(mktemp -d /tmp/pgsock-XXXXXX)"
+  if [ "$(id -u)" = 0 ]; then chown postgres: "$pgdata" "$pgsock"; fi
+  chmod 700 "$pgdata"
+  pg_port="$(free_port)"
+  as_pg "$pg_bin/initdb" -D "$pgdata" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 \
+    >"$logdir/initdb.log" 2>&1 || { cat "$logdir/initdb.log" >&2; return 1; }
+  as_pg "$pg_bin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -t 60 \
+    -o "-k $pgsock -p $pg_port -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    start >/dev/null || { cat "$pgdata/server.log" >&2; return 1; }
+}
+
+pg_stop() {
+  if [ -n "$pgdata" ] && [ -f "$pgdata/postmaster.pid" ]; then
+    as_pg "$pg_bin/pg_ctl" -D "$pgdata" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf ${pgdata:+"$pgdata"} ${pgsock:+"$pgsock"}
+}
