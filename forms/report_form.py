@@ -12,7 +12,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField, TextAreaField
 
 from grants.measures import (
-    CUMULATIVE_NARRATIVE, NARRATIVE_MAX_LENGTH, NARRATIVES, MeasureSpec, categories, cell_title,
+    CUMULATIVE_NARRATIVE,
+    NARRATIVE_MAX_LENGTH,
+    NARRATIVES,
+    MeasureSpec,
+    categories,
+    cell_title,
 )
 from grants.validation import Warning as RuleWarning
 

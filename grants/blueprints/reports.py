@@ -6,7 +6,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from forms.report_form import (
-    CertificationForm, attach_errors, build_report_form, explain_name, field_name, typed_explanations,
+    CertificationForm,
+    attach_errors,
+    build_report_form,
+    explain_name,
+    field_name,
+    typed_explanations,
     typed_narratives,
     typed_values,
 )

@@ -439,7 +439,17 @@ def upgrade():
         batch_op.create_index('ix_user_message_user_read', ['user_id', 'read_at'], unique=False)
 
     # ### end Alembic commands ###
+    _report_version_links()
     _audit_append_only()
+
+
+def _report_version_links():
+    """report <-> report_version reference each other; SQLite creates the report side inline,
+    other databases add it once both tables exist (use_alter)."""
+    if op.get_bind().dialect.name == "sqlite":
+        return
+    op.create_foreign_key("fk_report_current_version", "report", "report_version", ["current_version_id"], ["id"])
+    op.create_foreign_key("fk_report_official_version", "report", "report_version", ["official_version_id"], ["id"])
 
 
 AUDIT_MESSAGE = "audit_event is append-only"
