@@ -18,6 +18,7 @@ from forms.report_form import (
 from grants import web
 from grants.errors import StaleEdit, ValidationFailed
 from grants.extensions import db
+from grants.measures import dimension_label
 from grants.security import roles_required
 from grants.services import access, grantee_home
 from grants.services import reports as report_service
@@ -82,8 +83,13 @@ def _form_for(report, state, formdata=None):
 
 
 def _render_edit(report, state, form, leftover, status=200, stale=None):
+    # One summary of every problem, linked to the input (or the breakdown table) it is about.
+    summary = {f.id: [f"{f.label.text}: {m}" for m in f.errors] for f in form if f.errors}
+    for key, messages in leftover.items():
+        code, dimension = key.split(".", 1)
+        summary["bd-" + key.replace(".", "-")] = [f"{code} {dimension_label(dimension)}: {m}" for m in messages]
     return render_template(
-        "reports/edit.html", report=report, state=state, form=form, leftover=leftover, stale=stale,
+        "reports/edit.html", report=report, state=state, form=form, leftover=leftover, stale=stale, summary=summary,
         deadline=grantee_home.deadline_for(report), field_name=field_name, explain_name=explain_name,
         can_certify=access.can_certify(current_user, report),
     ), status
