@@ -55,6 +55,7 @@ class Browser:
 
     def __init__(self, base: str) -> None:
         self.base = base
+        self.location = ""  # the Location header of the last redirect
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()), self._NoRedirect)
 
     def request(self, path: str, data: dict | None = None, timeout: float = 30) -> tuple[int, str, float]:
@@ -65,6 +66,7 @@ class Browser:
                 text = response.read().decode("utf-8", "replace")
                 return response.status, text, time.perf_counter() - started
         except urllib.error.HTTPError as exc:
+            self.location = exc.headers.get("Location", "")
             return exc.code, exc.read().decode("utf-8", "replace"), time.perf_counter() - started
 
     def sign_in(self, email: str) -> None:
@@ -137,6 +139,7 @@ def grantee_plan(env: dict, count: int) -> list[dict]:
     """For each simulated grantee: its certifier account and one editable report with valid values."""
     code = f"""
 import json, random
+from decimal import Decimal
 from sqlalchemy import select
 from grants import create_app
 from grants.extensions import db
@@ -164,10 +167,7 @@ with app.app_context():
             break
     print(json.dumps(plan))
 """
-    out = subprocess.run([str(VENV / "python"), "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
-    import json
-
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _python_json(env, code)
 
 
 def stored_values(env: dict, report_ids: list[int]) -> dict[int, dict[str, str]]:
@@ -188,10 +188,17 @@ with app.app_context():
         out[rid] = {{field_name(r.measure_code + ("." + r.dimension + "." + r.category if r.dimension else "")): r.raw for r in rows}}
     print(json.dumps(out))
 """
-    out = subprocess.run([str(VENV / "python"), "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    return {int(k): v for k, v in _python_json(env, code).items()}
+
+
+def _python_json(env: dict, code: str):
+    """Run `code` in the venv's Python against the benchmark database; its last line of output is JSON."""
     import json
 
-    return {int(k): v for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
+    out = subprocess.run([str(VENV / "python"), "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"helper script failed ({out.returncode}):\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 @dataclass
@@ -204,6 +211,9 @@ class SaveStats:
     transport_errors: int = 0
     conflicts: int = 0
     last_ack: dict = field(default_factory=dict)
+    # Saves sent after the last acknowledged one whose answer never came (a killed worker or
+    # connection): the server may have committed them, so the database may hold one of these.
+    unanswered: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -219,8 +229,8 @@ def grantee_loop(base: str, plan: dict, stop_at: float, stats: SaveStats, rng: r
     while time.time() < stop_at:
         try:
             status, page, _ = browser.request(f"/reports/{rid}/edit")
+            _count(stats, status, page)
             if status != 200:
-                _count(stats, status, page)
                 time.sleep(0.2)
                 continue
             values = dict(rng.choice(plan["variants"]))
@@ -230,13 +240,19 @@ def grantee_loop(base: str, plan: dict, stop_at: float, stats: SaveStats, rng: r
                 data[name] = "Explained during the load test."
             if plan["final"]:
                 data["narrative_cumulative"] = "Cumulative narrative."
+            with stats.lock:
+                stats.unanswered.setdefault(rid, []).append(values)
             status, body, _ = browser.request(f"/reports/{rid}/edit", data)
             _count(stats, status, body)
-            if status == 302:
-                with stats.lock:
+            saved = status == 302 and f"/reports/{rid}/edit" in browser.location  # "Draft saved", not "cannot be edited"
+            with stats.lock:
+                if saved:
                     stats.saves_acknowledged += 1
                     stats.last_ack[rid] = values
-            if status == 302 and rng.random() < submit_rate:
+                    stats.unanswered[rid] = []
+                elif status < 500 and status != 0:
+                    stats.unanswered[rid].pop()  # answered without saving: it cannot be in the database
+            if saved and rng.random() < submit_rate:
                 status, page, _ = browser.request(f"/reports/{rid}/submit")
                 if "Certify and submit" in page:
                     lock = (LOCK.search(page) or [None, ""])[1]
@@ -285,11 +301,13 @@ def run_saves(server: Server, plans: list[dict], seconds: float, faults: list | 
 
 
 def verify_acknowledged(env: dict, stats: SaveStats) -> int:
-    """Acknowledged saves missing from the database (compares each report's last acknowledged save)."""
+    """Reports whose last acknowledged save is missing from the database: the stored values must be
+    that save's, or those of a later save whose answer was lost (it may have been committed)."""
     stored = stored_values(env, list(stats.last_ack))
     missing = 0
     for rid, values in stats.last_ack.items():
-        if any(stored[rid].get(k, "") != v for k, v in values.items()):
+        if not any(all(stored[rid].get(k, "") == v for k, v in candidate.items())
+                   for candidate in [values, *stats.unanswered.get(rid, [])]):
             missing += 1
     return missing
 
@@ -345,12 +363,16 @@ def run_backend(name: str, database_url: str | None, workdir: Path, seconds: flo
             if pids:
                 os.kill(pids[0], signal.SIGKILL)
 
-        faults = [(5, kill_worker)]
-        if database_url:
-            faults.append((10, lambda: subprocess.run(
+        terminated: list[str] = []
+
+        def kill_connections() -> None:
+            out = subprocess.run(
                 ["psql", database_url.replace("postgresql+psycopg", "postgresql"), "-qAtc",
                  "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"], capture_output=True)))
+                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"], capture_output=True, text=True)
+            terminated.append(out.stdout.strip() or f"psql failed: {out.stderr.strip()[:200]}")
+
+        faults = [(5, kill_worker)] + ([(10, kill_connections)] if database_url else [])
         fault_stats = run_saves(server, plans, 20, faults=faults, submit_rate=0.0)
         fault_missing = verify_acknowledged(env, fault_stats)
         logs = server.logs()
@@ -365,13 +387,27 @@ def run_backend(name: str, database_url: str | None, workdir: Path, seconds: flo
         "fault": {"saves": fault_stats.saves_acknowledged, "server_errors": fault_stats.server_errors,
                   "transport_errors": fault_stats.transport_errors, "acknowledged_missing": fault_missing,
                   "faults": ["killed a gunicorn worker (SIGKILL) at 5 s"] + (
-                      ["terminated every database connection at 10 s"] if database_url else [])},
+                      [f"terminated every database connection at 10 s ({', '.join(terminated)} connections)"]
+                      if database_url else [])},
+        "exceptions": logged_exceptions(logs),
     }
+
+
+def logged_exceptions(logs: str) -> dict[str, int]:
+    """The exception line ending each traceback in the server logs, counted; of a chain of
+    exceptions ("The above exception was the direct cause ...") only the last one."""
+    found: dict[str, int] = {}
+    traceback = r"^Traceback \(most recent call last\):\n(?:[ \t].*\n)*(\S.*)$(?!\n\n(?:The above|During handling))"
+    for match in re.finditer(traceback, logs, re.M):
+        line = match.group(1)[:160]
+        found[line] = found.get(line, 0) + 1
+    return found
 
 
 def markdown(results: list[dict]) -> str:
     lines = ["## Load and faults (issue 7)", "",
-             "50 simulated grantees (one report each) sign in and save drafts through the real form for 60 s, "
+             f"{results[0]['grantees']} simulated grantees (one report each) sign in and save drafts through the real "
+             f"form for {results[0]['seconds']:g} s, "
              "about 5% of saves followed by certify-and-submit and unsubmit; gunicorn with 2 workers plus the "
              "scheduler process, on 127.0.0.1.", "",
              "| backend | saves acknowledged | submits | requests | 5xx | 'database is locked' | acknowledged saves missing | 409 conflicts |",
@@ -394,6 +430,11 @@ def markdown(results: list[dict]) -> str:
         f = r["fault"]
         lines.append(f"| {r['backend']} | {'; '.join(f['faults'])} | {f['saves']} | {f['server_errors']} | "
                      f"{f['transport_errors']} | {f['acknowledged_missing']} |")
+    lines += ["", "Exceptions in the server logs (gunicorn and scheduler, whole run; last line of each traceback):", ""]
+    for r in results:
+        found = r["exceptions"]
+        lines += [f"- {r['backend']}: " + ("none" if not found else "; ".join(
+            f"{count} x `{line}`" for line, count in sorted(found.items(), key=lambda item: -item[1])))]
     return "\n".join(lines) + "\n"
 
 

@@ -1,9 +1,13 @@
 """Roll-up queries: counts, measure totals and rates by program, community, state and period.
 
-Everything is grouped in the database. The queries group at the finest grain a table needs
-(program x community for the fiscal-year tables, fiscal year x half for the trend); coarser
-tables (program, state, all) are sums of those few hundred grouped rows, which is exact because a
-grant belongs to exactly one program and one community.
+Everything is grouped in the database, for every caller (dashboard, API and workbook alike): the
+queries group at the finest grain a table needs (program x community for the fiscal-year tables,
+fiscal year x half for the trend), so their cost does not grow with the data in Python; coarser
+tables (program, state, all) are sums of those few hundred grouped cells, which is exact because a
+grant belongs to exactly one program and one community. The workbook's Detail sheet also needs each
+report's own values: `detail_values` reads them once (one query over the counted versions in
+scope), and that one read gives both the Detail rows and the report-level people counts the
+suppression protects.
 
 Rules (DOMAIN.md 'Roll-ups'):
 - Only the version that counts: `Report.official_version_id` (the accepted version; an accepted
@@ -19,12 +23,12 @@ Rules (DOMAIN.md 'Roll-ups'):
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import Float, and_, case, distinct, func, literal, select, type_coerce
+from sqlalchemy import Float, and_, case, cast, distinct, func, literal, select
 from sqlalchemy.orm import aliased
 
 from grants.extensions import db
@@ -200,6 +204,7 @@ class Rollup:
     states: dict[str, Agg]
     periods: dict[tuple[int, str], Agg]
     suppressor: Suppressor
+    details: list[DetailRow] | None = None  # the Detail sheet's reports, with values (build_rollup(detail=True))
 
     @property
     def threshold(self) -> int:
@@ -307,11 +312,29 @@ def _valid(value=ReportValue) -> list:
     return [value.valid.is_(True), value.value.is_not(None)]
 
 
-def _rows(stmt, yield_per: int | None = None):
-    """Plain result tuples through Core (no ORM row processing); streamed with yield_per."""
-    if yield_per:
-        stmt = stmt.execution_options(yield_per=yield_per)
+def _rows(stmt):
+    """Result rows through Core (no ORM row processing)."""
     return db.session.connection().execute(stmt)
+
+
+def _driver_rows(stmt) -> list[tuple]:
+    """The driver's own tuples for `stmt`, run in the session's transaction.
+
+    For the one query that returns a row per report value (tens of thousands): building Core Row
+    objects for them costs as much as the database's work. Only for statements whose parameters
+    are plain numbers and strings and whose columns need no result conversion (cast numbers in SQL).
+    """
+    conn = db.session.connection()
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    if compiled.positional:
+        params = tuple(params[name] for name in compiled.positiontup)
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(compiled.string, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 # --- grouped queries ----------------------------------------------------------------------------
@@ -429,22 +452,26 @@ def build_rollup(params: RollupParams, *, trend: bool = True, detail: bool = Fal
     """Compute and suppress every roll-up table for `params`.
 
     trend adds the period-by-period figures (the last TREND_YEARS fiscal years up to the chosen
-    one); detail adds the Detail sheet's report-level people counts to the suppression (the
-    workbook needs it); totals_only leaves out breakdown categories and codes limits the measures
+    one); detail adds the Detail sheet's reports with their values (`Rollup.details`, read once by
+    `detail_values`) and their report-level people counts to the suppression (the workbook needs
+    them; the tables are the same grouped queries either way); totals_only leaves out breakdown categories and codes limits the measures
     (the dashboard shows a few totals only).
     """
     measures = [m for m in measures_in_scope(params) if codes is None or m.code in codes]
     grain = _grouped(params, [Grant.program_id, Grant.community_id], [], measures, totals_only=totals_only)
     program_codes = dict(db.session.execute(select(Program.id, Program.code)).all())
     grain = {(program_codes[p], c): agg for (p, c), agg in grain.items()}
+    details, people = detail_values(params) if detail else (None, None)
     info = {c.id: CommunityInfo(c.id, c.name, c.state, c.community_type, c.hhs_region)
             for c in db.session.scalars(select(Community).where(Community.id.in_({k[1] for k in grain})))}
     total, programs, communities, states = Agg(), {}, {}, {}
     for (program_code, community_id), agg in sorted(grain.items()):
-        total.merge(agg)
         programs.setdefault(program_code, Agg()).merge(agg)
         communities.setdefault(community_id, Agg()).merge(agg, totals_only=True)
-        states.setdefault(info[community_id].state, Agg()).merge(agg, totals_only=True)
+    for agg in programs.values():  # the coarser tables from the few program and community cells
+        total.merge(agg)
+    for community_id, agg in communities.items():
+        states.setdefault(info[community_id].state, Agg()).merge(agg)
     periods: dict[tuple[int, str], Agg] = {}
     if trend:
         last = params.fiscal_year or fiscal_year_of(params.on)
@@ -456,8 +483,8 @@ def build_rollup(params: RollupParams, *, trend: bool = True, detail: bool = Fal
     rollup = Rollup(params, datetime.now(UTC), measures, names, total, dict(sorted(programs.items())),
                     dict(sorted(communities.items(), key=lambda kv: (info[kv[0]].state, info[kv[0]].name))),
                     info, dict(sorted(states.items())), periods,
-                    Suppressor(current_app.config["SUPPRESSION_THRESHOLD"]))
-    _register_suppression(rollup, detail_people_values(params) if detail else None)
+                    Suppressor(current_app.config["SUPPRESSION_THRESHOLD"]), details)
+    _register_suppression(rollup, people)
     rollup.suppressor.run()
     return rollup
 
@@ -475,10 +502,11 @@ def _register_suppression(rollup: Rollup, detail: list[tuple] | None) -> None:
         for key in cells:
             sup.cell((*level, key), agg.value(key), exempt=exempt)
 
+    groups = [(m.code, [c.key for c in m.cells if c.dimension == dim]) for m in people for dim in m.breakdowns]
+
     def breakdowns(level: tuple) -> None:
-        for m in people:
-            for dim in m.breakdowns:
-                sup.relate((*level, m.code), [(*level, c.key) for c in m.cells if c.dimension == dim])
+        for code, keys in groups:
+            sup.relate((*level, code), [(*level, key) for key in keys])
 
     publish(("total",), rollup.total, all_cells, exempt=whole)
     breakdowns(("total",))
@@ -507,36 +535,28 @@ def _register_suppression(rollup: Rollup, detail: list[tuple] | None) -> None:
     if detail is not None:
         by_community: dict[int, set[int]] = {}
         by_program: dict[str, set[int]] = {}
+        cell, last = sup.cell, None
         for report_id, program_code, community_id, key, value in detail:
-            sup.cell(("report", report_id, key), value)
-            by_community.setdefault(community_id, set()).add(report_id)
-            by_program.setdefault(program_code, set()).add(report_id)
+            cell(("report", report_id, key), value)
+            if report_id != last:
+                last = report_id
+                by_community.setdefault(community_id, set()).add(report_id)
+                by_program.setdefault(program_code, set()).add(report_id)
         for report_id in {r for reports in by_program.values() for r in reports}:
             breakdowns(("report", report_id))
         for cid, reports in by_community.items():
+            ordered = sorted(reports)
             for key in total_cells:
-                sup.relate(("community", cid, key), [("report", r, key) for r in sorted(reports)])
+                sup.relate(("community", cid, key), (("report", r, key) for r in ordered))
         for code, reports in by_program.items():
+            ordered = sorted(reports)
             for key in all_cells:
-                sup.relate(("program", code, key), [("report", r, key) for r in sorted(reports)])
+                sup.relate(("program", code, key), (("report", r, key) for r in ordered))
 
 
-def detail_people_values(params: RollupParams) -> list[tuple]:
-    """(report id, program, community id, cell key, value) of every counted people count."""
-    codes = select(MeasureDefinition.code).where(MeasureDefinition.people_count.is_(True),
-                                                 MeasureDefinition.value_type == "count")
-    stmt = _values_join(_joined(select(
-        Report.id, Program.code, Community.id, ReportValue.measure_code, ReportValue.dimension,
-        ReportValue.category, type_coerce(ReportValue.value, Float),
-    )), params).where(*_scope(params), Report.status != "excused", *_valid(), ReportValue.measure_code.in_(codes))
-    return [(rid, p, c, f"{m}.{d}.{k}" if d else m, int(v))
-            for rid, p, c, m, d, k, v in _rows(stmt)]
+# --- the Detail sheet: one row per report ------------------------------------------------------
 
-
-# --- the Detail sheet: one row per report, streamed ------------------------------------------------
-
-@dataclass(frozen=True)
-class DetailRow:
+class DetailRow(NamedTuple):
     report_id: int
     award_number: str
     program: str
@@ -559,16 +579,62 @@ def _detail_order():
     return (Program.code, Grant.award_number, Report.period_start, Report.id)
 
 
+def detail_values(params: RollupParams) -> tuple[list[DetailRow], list[tuple]]:
+    """Every report in scope with the values of its counted version (the Detail rows), and
+    (report id, program, community id, cell key, value) of every counted people count in them
+    (the suppression's report-level cells), from one read of the values.
+
+    People counts come in period, report, cell order, so the suppression's choices do not depend
+    on the order the database happens to return rows in.
+    """
+    reports = _rows(_reports_query(params, extra=(Grant.community_id,))).all()
+    key = case((ReportValue.dimension == "", ReportValue.measure_code),
+               else_=ReportValue.measure_code + "." + ReportValue.dimension + "." + ReportValue.category)
+    values = _values_join(_joined(select(Report.id, key, cast(ReportValue.value, Float)), _joins(params, [])),
+                          params).where(*_scope(params), Report.status != "excused", *_valid())
+    by_report: dict[int, dict[str, float]] = {}
+    current = cells = None
+    for report_id, cell, value in _driver_rows(values):
+        if report_id != current:  # the rows of a report usually come together
+            current = report_id
+            cells = by_report.get(report_id)
+            if cells is None:
+                cells = by_report[report_id] = {}
+        cells[cell] = value
+
+    people_codes = set(db.session.scalars(select(MeasureDefinition.code).where(
+        MeasureDefinition.people_count.is_(True), MeasureDefinition.value_type == "count")))
+    people_keys = {cell for cells in by_report.values() for cell in cells if cell.split(".", 1)[0] in people_codes}
+    details: list[DetailRow] = []
+    people: list[tuple] = []
+    for row in reports:
+        report_id = row[0]
+        cells = by_report.get(report_id) or {}
+        details.append(DetailRow._make((*row[:15], cells)))
+        if cells:
+            program_code, half, community_id = row[2], row[8], row[15]
+            people.extend((half, report_id, program_code, community_id, cell, int(cells[cell]))
+                          for cell in people_keys.intersection(cells))
+    people.sort(key=lambda cell: (cell[0], cell[1], cell[4]))
+    return details, [cell[1:] for cell in people]
+
+
+def detail_people_values(params: RollupParams) -> list[tuple]:
+    """(report id, program, community id, cell key, value) of every counted people count."""
+    return detail_values(params)[1]
+
+
 def detail_count(params: RollupParams) -> int:
     return db.session.scalar(_joined(select(func.count(Report.id))).where(*_scope(params))) or 0
 
 
-def _reports_query(params: RollupParams, where: tuple = ()):
+def _reports_query(params: RollupParams, where: tuple = (), extra: tuple = ()):
+    """The Detail row of each report in scope (DetailRow's fields in order), then `extra` columns."""
     version = aliased(ReportVersion)
     return _joined(select(
         Report.id, Grant.award_number, Program.code, Organization.legal_name, Community.name, Community.state,
         Community.hhs_region, Report.fiscal_year, Report.half, Report.report_type, Report.status,
-        Report.effective_due_date, Report.first_submitted_at, timeliness_expr(params.on), version.number,
+        Report.effective_due_date, Report.first_submitted_at, timeliness_expr(params.on), version.number, *extra,
     )).join(Organization, Organization.id == Grant.organization_id) \
         .outerjoin(version, and_(version.id == counted_version(params), Report.status != "excused")) \
         .where(*_scope(params), *where).order_by(*_detail_order())
@@ -578,22 +644,3 @@ def report_rows(params: RollupParams, where: tuple = ()) -> list[DetailRow]:
     """The reports behind a roll-up row (no values): the dashboard's drill-down. `where` adds
     conditions such as the viewer's grant scope."""
     return [DetailRow(*row, values={}) for row in _rows(_reports_query(params, where))]
-
-
-def detail_rows(params: RollupParams, batch: int = 2000) -> Iterator[DetailRow]:
-    """Every report in scope with the values of its counted version, streamed from two
-    server-side cursors (reports, and values in the same order) merged by report id."""
-    reports = _reports_query(params)
-    values = _values_join(_joined(select(
-        Report.id, ReportValue.measure_code, ReportValue.dimension, ReportValue.category,
-        type_coerce(ReportValue.value, Float),
-    )), params).where(*_scope(params), Report.status != "excused", *_valid()).order_by(*_detail_order())
-    value_stream = iter(_rows(values, yield_per=batch))
-    pending = next(value_stream, None)
-    for row in _rows(reports, yield_per=batch):
-        cells: dict[str, float] = {}
-        while pending is not None and pending[0] == row[0]:
-            _, code, dim, cat, value = pending
-            cells[f"{code}.{dim}.{cat}" if dim else code] = value
-            pending = next(value_stream, None)
-        yield DetailRow(*row, values=cells)

@@ -41,6 +41,7 @@ class Suppressor:
         self.exempt: set[Hashable] = set()
         self.relations: list[tuple[Hashable, tuple[Hashable, ...]]] = []
         self.marks: dict[Hashable, str] = {}
+        self.labels = {PRIMARY: range_label(threshold), COMPLEMENTARY: SUPPRESSED_LABEL}  # mark -> as published
 
     def cell(self, key: Hashable, value, *, exempt: bool = False) -> None:
         """A published people count; exempt cells (whole programs) are never primary-suppressed."""
@@ -57,16 +58,18 @@ class Suppressor:
         be left with a single hidden one (cells are only ever added to the hidden set), so it is
         not kept: on the Detail sheet that is most of them.
         """
-        components = tuple(components)
         values, exempt, threshold = self.values, self.exempt, self.threshold
-        primaries = 0
-        for key in (total, *components):
+        value = values.get(total)
+        primaries = int(value is not None and 1 <= value <= threshold and total not in exempt)
+        kept = []
+        for key in components:  # a generator is only read as far as needed to drop the relation
             value = values.get(key)
             if value is not None and 1 <= value <= threshold and key not in exempt:
                 primaries += 1
                 if primaries == 2:
                     return
-        self.relations.append((total, components))
+            kept.append(key)
+        self.relations.append((total, tuple(kept)))
 
     def run(self) -> dict[Hashable, str]:
         """Mark primary cells, then complete every relation left with a single hidden cell."""
@@ -107,11 +110,7 @@ class Suppressor:
     def shown(self, key: Hashable, value):
         """The value as published: the number, "1-10" or "Suppressed"."""
         mark = self.marks.get(key)
-        if mark == PRIMARY:
-            return range_label(self.threshold)
-        if mark == COMPLEMENTARY:
-            return SUPPRESSED_LABEL
-        return value
+        return value if mark is None else self.labels[mark]
 
 
 def note(threshold: int) -> str:

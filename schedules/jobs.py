@@ -8,6 +8,7 @@ scheduler process calls `scheduled_job`, which pushes an app context first.
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -17,19 +18,23 @@ from tempfile import TemporaryDirectory
 
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from flask import Flask, g
+from flask import Flask, current_app, g
 from sqlalchemy import select
 
 from grants.extensions import db, sqlite_write_intent
-from grants.mail import build_message, open_mailer
+from grants.mail import Attachment, build_message, open_mailer
 from grants.models import JobRun, User, UserMessage, utcnow
 from grants.periods import eastern_today
 from grants.services import notifications
 from grants.services.open_periods import open_reporting_periods
 from grants.web import fmt_date
+from reporting import workbooks
+from reporting.rollup import RollupParams, default_fiscal_year
+from reporting.workbooks.rollup import generated_filename
 from schedules import ledger, lock
 
 log = logging.getLogger(__name__)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def deadline_scan(lease: lock.Lease) -> dict[str, int]:
@@ -55,19 +60,24 @@ def open_periods(lease: lock.Lease) -> dict[str, int]:  # noqa: ARG001 - one sho
     return open_reporting_periods(eastern_today())
 
 
-def _send_digests(lease: lock.Lease, recipients, make) -> dict[str, int]:
+def _delivered(user: User, subject: str) -> bool:
+    """True when the user already has the in-app copy of a message with this subject."""
+    return db.session.scalar(select(UserMessage.id).where(UserMessage.user_id == user.id,
+                                                          UserMessage.subject == subject[:300]).limit(1)) is not None
+
+
+def _send_digests(lease: lock.Lease, recipients, make, attachments: tuple[Attachment, ...] = ()) -> dict[str, int]:
     """Send one digest per recipient; a digest already delivered (same subject) is not sent again."""
     counts = {"sent": 0, "skipped": 0, "failed": 0}
     with open_mailer() as mailer:
         for user in recipients:
             rendered = make(user)
-            if rendered is None or not user.active or db.session.scalar(
-                    select(UserMessage.id).where(UserMessage.user_id == user.id,
-                                                 UserMessage.subject == rendered.subject[:300]).limit(1)):
+            if rendered is None or not user.active or _delivered(user, rendered.subject):
                 counts["skipped"] += 1
                 continue
             try:
-                mailer.send(build_message(user.email, rendered.subject, rendered.text, rendered.html))
+                mailer.send(build_message(user.email, rendered.subject, rendered.text, rendered.html,
+                                          attachments=attachments))
                 counts["sent"] += 1
             except Exception:  # noqa: BLE001 - one bad address must not stop the others' digests
                 log.exception("digest to %s failed", user.email)
@@ -116,6 +126,35 @@ def leadership_digest(lease: lock.Lease) -> dict[str, int]:
     return _send_digests(lease, leaders, lambda _user: rendered)
 
 
+def rollup_workbook(lease: lock.Lease) -> dict[str, int]:
+    """Monthly: the roll-up workbook (the dashboard's default fiscal year, all programs) by email.
+
+    The same builder as the dashboard download (reporting.workbooks.build) writes it, so the
+    attachment is the file the in-app message's link downloads that day. It is built only when
+    some leader has not had this month's yet: a rerun in the same month sends nothing.
+    """
+    today = eastern_today()
+    subject = f"Monthly roll-up workbook, {today:%B} {today.year}"
+    leaders = db.session.scalars(select(User).where(User.role == "leadership").order_by(User.id)).all()
+    if not any(user.active and not _delivered(user, subject) for user in leaders):
+        return {"sent": 0, "skipped": len(leaders), "failed": 0}
+    params = RollupParams(fiscal_year=default_fiscal_year(today))
+    with tempfile.TemporaryFile() as stream:
+        workbooks.build("rollup", params, stream)
+        stream.seek(0)
+        attachment = Attachment(generated_filename(params), XLSX, stream.read())
+    rendered = notifications.render_mail(
+        "rollup_workbook", subject, notifications.app_path("rollups.rollup_download", "/dashboard/export.xlsx",
+                                                             **params.query_args()),
+        f"The roll-up workbook for FY{params.fiscal_year} (all programs) was emailed to you as an attachment; "
+        "the link downloads it again, with the figures of the day you open it.",
+        filename=attachment.filename, filters=params.describe(), today=today,
+        threshold=current_app.config["SUPPRESSION_THRESHOLD"],
+        footer="You receive this monthly because you have a leadership account.")
+    counts = _send_digests(lease, leaders, lambda _user: rendered, (attachment,))
+    return {**counts, "fiscal_year": params.fiscal_year, "workbook_bytes": len(attachment.data)}
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -136,6 +175,8 @@ JOBS: dict[str, Job] = {job.name: job for job in (
         "Mondays at 7:00 a.m. Eastern", lambda tz: CronTrigger(day_of_week="mon", hour=7, minute=0, timezone=tz)),
     Job("leadership-digest", leadership_digest, "Leadership's monthly digest",
         "1st of the month at 7:00 a.m. Eastern", lambda tz: CronTrigger(day=1, hour=7, minute=0, timezone=tz)),
+    Job("rollup-workbook", rollup_workbook, "Leadership's monthly roll-up workbook by email",
+        "1st of the month at 7:30 a.m. Eastern", lambda tz: CronTrigger(day=1, hour=7, minute=30, timezone=tz)),
 )}
 
 

@@ -1,9 +1,32 @@
 #!/usr/bin/env bash
-# make bench: runs the benchmarks (python -m bench), which write bench/RESULTS.md.
+# make bench: runs the benchmarks (python -m bench), which write bench/RESULTS.md. Starts a
+# throwaway PostgreSQL cluster (scripts/pg.sh, as scripts/test.sh does) and passes its URL as
+# BENCH_PG_URL; a benchmark that needs an empty database creates its own in it. Without
+# PostgreSQL installed the benchmarks run on SQLite only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ -f bench/__main__.py ]; then
-  exec .venv/bin/python -m bench "$@"
+if [ ! -f bench/__main__.py ]; then
+  echo "no benchmarks yet"
+  exit 0
 fi
-echo "no benchmarks yet"
+
+logs="$(mktemp -d)"
+# shellcheck source=scripts/pg.sh
+. scripts/pg.sh
+cleanup() {
+  pg_stop
+  rm -rf "$logs"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [ -z "${BENCH_PG_URL:-}" ]; then
+  if [ -n "$pg_bin" ] && pg_start "$logs"; then
+    export BENCH_PG_URL="postgresql+psycopg://postgres@127.0.0.1:$pg_port/postgres"
+  else
+    echo "PostgreSQL is not available: the benchmarks run on SQLite only." >&2
+  fi
+fi
+.venv/bin/python -m bench "$@"

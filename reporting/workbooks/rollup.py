@@ -20,8 +20,6 @@ from reporting.rollup import (
     RollupParams,
     aggregation_label,
     build_rollup,
-    detail_count,
-    detail_rows,
 )
 from reporting.suppression import note
 from reporting.workbooks.writer import LINE_HEIGHT, Book, Sheet
@@ -76,7 +74,7 @@ def build_rollup_workbook(params: RollupParams, stream, *, record: bool = False)
     specs = rollup.measures
     table_specs = [m for m in specs if m.has_total]
     detail_specs = [(m, c) for m in specs for c in m.cells]
-    Sheet.reserve("Detail", detail_count(params) + 1, len(DETAIL_FIXED) + len(detail_specs))
+    Sheet.reserve("Detail", len(rollup.details) + 1, len(DETAIL_FIXED) + len(detail_specs))
     book = Book(stream, record=record)
     _about(book, rollup)
     _summary(book, rollup)
@@ -252,23 +250,29 @@ def _detail(book: Book, rollup: Rollup, cells: list) -> None:
                           kinds)
     people = {c.key for m, c in cells if m.people_count and m.value_type == "count"}
     percent = {c.key for m, c in cells if m.value_type == "percent"}
-    keys = [c.key for _, c in cells]
-    shown = rollup.suppressor.shown
-    for r in detail_rows(rollup.params):
-        values = r.values
-        figures = []
-        for key in keys:
-            value = values.get(key)
-            if value is not None:
-                if key in people:
-                    value = shown(("report", r.report_id, key), value)
-                elif key in percent:
-                    value = value / 100
-            figures.append(value)
-        sheet.row([r.award_number, r.program, r.organization, r.community, r.state, r.hhs_region, r.fiscal_year,
+    columns = [(c.key, c.key in people, c.key in percent) for _, c in cells]
+    marks, labels = rollup.suppressor.marks, rollup.suppressor.labels
+
+    def rows():
+        for r in rollup.details:
+            values = r.values
+            figures = []
+            for key, is_people, is_percent in columns:
+                value = values.get(key)
+                if value is not None:
+                    if is_people:
+                        mark = marks.get(("report", r.report_id, key))
+                        if mark is not None:
+                            value = labels[mark]
+                    elif is_percent:
+                        value = value / 100
+                figures.append(value)
+            yield (r.award_number, r.program, r.organization, r.community, r.state, r.hhs_region, r.fiscal_year,
                    r.half, r.report_type, STATUS_LABELS.get(r.status, r.status), r.effective_due_date,
                    r.first_submitted_at, TIMELINESS_LABELS.get(r.timeliness, r.timeliness), r.version_number,
-                   *figures], kinds)
+                   *figures)
+
+    sheet.rows(rows(), kinds)
     sheet.finish(header_row=header, widths=(*(w for _, _, w in DETAIL_FIXED), *[12] * len(cells)), freeze_cols=1,
                  filter_rows=(header, sheet.next_row - 1))
 

@@ -10,7 +10,7 @@
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -56,6 +56,15 @@ class WorkbookTooLarge(ValueError):
 
 def is_formula_like(text: str) -> bool:
     return text.startswith(FORMULA_TRIGGERS)
+
+
+def excel_datetime(value: datetime) -> datetime:
+    """An instant as Eastern wall-clock time (Excel has no time zones)."""
+    return value.astimezone(EASTERN).replace(tzinfo=None)
+
+
+def excel_date(value: date) -> datetime:
+    return datetime(value.year, value.month, value.day)
 
 
 class Book:
@@ -130,9 +139,9 @@ class Sheet:
                 else:
                     ws.write_string(r, c, value, formats[kind])
             elif isinstance(value, datetime):
-                ws.write_datetime(r, c, value.astimezone(EASTERN).replace(tzinfo=None), formats["datetime"])
+                ws.write_datetime(r, c, excel_datetime(value), formats["datetime"])
             elif isinstance(value, date):
-                ws.write_datetime(r, c, datetime(value.year, value.month, value.day), formats["date"])
+                ws.write_datetime(r, c, excel_date(value), formats["date"])
             else:
                 ws.write_number(r, c, float(value) if isinstance(value, Decimal) else value, formats[kind])
         if book.recording is not None:
@@ -140,6 +149,47 @@ class Sheet:
         self.width = max(self.width, col + len(cells))
         self.next_row = r + 1
         return r
+
+    def rows(self, rows: Iterable[Sequence], kinds: Sequence[str]) -> None:
+        """Many rows of the same columns (the Detail sheet): what `row` writes, with each column's
+        formats looked up once instead of once per cell. Every row has len(kinds) cells."""
+        ws, book = self.ws, self.book
+        write_string, write_number, write_datetime = ws.write_string, ws.write_number, ws.write_datetime
+        if len(kinds) > MAX_COLS:
+            raise WorkbookTooLarge(f"The {self.name} sheet reached Excel's limit of {MAX_COLS:,} columns.")
+        plain = [book.formats[k] for k in kinds]
+        # text in a numeric column (a suppression label) is right-aligned; formula-like text is quoted
+        other = [book.suppressed[k] if k in NUMERIC_KINDS else book.quoted.get(k) for k in kinds]
+        numeric = [k in NUMERIC_KINDS for k in kinds]
+        date_format, datetime_format = book.formats["date"], book.formats["datetime"]
+        recording, columns = book.recording, range(len(kinds))
+        r = self.next_row
+        for cells in rows:
+            if r >= MAX_ROWS:
+                raise WorkbookTooLarge(f"The {self.name} sheet reached Excel's limit of {MAX_ROWS:,} rows.")
+            for c in columns:
+                value = cells[c]
+                if value is None:
+                    continue
+                kind = type(value)
+                if kind is float or kind is int:
+                    write_number(r, c, value, plain[c])
+                elif kind is str:
+                    if numeric[c] or (value and value[0] in FORMULA_TRIGGERS):
+                        write_string(r, c, value, other[c])
+                    else:
+                        write_string(r, c, value, plain[c])
+                elif kind is datetime:
+                    write_datetime(r, c, excel_datetime(value), datetime_format)
+                elif kind is date:
+                    write_datetime(r, c, excel_date(value), date_format)
+                else:
+                    write_number(r, c, float(value), plain[c])
+            if recording is not None:
+                recording.append((self.name, r, tuple(cells), tuple(kinds)))
+            r += 1
+        self.next_row = r
+        self.width = max(self.width, len(kinds))
 
     def header(self, labels: Sequence[str], kinds: Sequence[str]) -> int:
         """A heading row: headings over numbers are right-aligned like their numbers."""
