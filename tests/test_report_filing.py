@@ -64,6 +64,13 @@ def explain_warnings(client, report: Report, data: dict[str, str]) -> dict[str, 
     return data
 
 
+def fill_completely(client, report: Report) -> None:
+    """Every value valid, the narrative written, and each warning the values raise explained."""
+    data = valid_form(report)
+    save(client, report, data)
+    save(client, report, explain_warnings(client, report, data))
+
+
 def test_home_lists_reports_soonest_first_in_plain_language(signed_in):
     html = signed_in("grantee@demo.test").get("/reports").get_data(as_text=True)
     assert "What to file next" in html
@@ -104,9 +111,7 @@ def test_cross_measure_ceiling_is_an_error_on_the_smaller_measure(signed_in):
 def test_certifier_submits_a_complete_report_and_it_is_frozen(signed_in):
     client = signed_in("grantee@demo.test")
     report = editable_report()
-    data = valid_form(report)
-    save(client, report, data)
-    save(client, report, explain_warnings(client, report, data))
+    fill_completely(client, report)
     response = certify(client, report)
     assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
     db.session.expire_all()
@@ -163,9 +168,7 @@ def test_warning_needs_a_written_explanation_before_submission(signed_in):
 def test_editor_can_fill_but_cannot_submit(signed_in):
     editor = signed_in("editor@demo.test")
     report = editable_report()
-    data = valid_form(report)
-    save(editor, report, data)
-    save(editor, report, explain_warnings(editor, report, data))
+    fill_completely(editor, report)
     page = editor.get(f"/reports/{report.id}/submit").get_data(as_text=True)
     assert "Only your organization's Authorized Official can certify" in page
     assert certify(editor, report).status_code == 403
@@ -176,9 +179,7 @@ def test_editor_can_fill_but_cannot_submit(signed_in):
 def test_certification_requires_every_field_and_the_checkbox(signed_in):
     client = signed_in("grantee@demo.test")
     report = editable_report()
-    data = valid_form(report)
-    save(client, report, data)
-    save(client, report, explain_warnings(client, report, data))
+    fill_completely(client, report)
     response = certify(client, report, certify="", certifier_phone="")
     assert response.status_code == 400
     html = response.get_data(as_text=True)
@@ -189,9 +190,7 @@ def test_certification_requires_every_field_and_the_checkbox(signed_in):
 def test_unsubmit_returns_to_draft_in_a_new_version_and_history_lists_every_step(signed_in):
     client = signed_in("grantee@demo.test")
     report = editable_report()
-    data = valid_form(report)
-    save(client, report, data)
-    save(client, report, explain_warnings(client, report, data))
+    fill_completely(client, report)
     certify(client, report)
     response = client.post(f"/reports/{report.id}/unsubmit")
     assert response.status_code == 302
