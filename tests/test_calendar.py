@@ -17,9 +17,12 @@ world_fixture = pytest.fixture(name="world")(world_in_may)
 
 
 def create_feed(client) -> str:
-    """Create (or replace) the feed address through the page; returns its path."""
-    assert client.post("/calendar/feed").status_code == 302
-    html = client.get("/calendar").get_data(as_text=True)
+    """Create (or replace) the feed address through the page; returns its path. The address is
+    in that answer only: the calendar page shown afterwards never repeats it."""
+    response = client.post("/calendar/feed")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'id="feed-url"' not in client.get("/calendar").get_data(as_text=True)
     url = re.search(r'id="feed-url" type="text" readonly value="([^"]+)"', html).group(1)
     return url.removeprefix("http://localhost")
 

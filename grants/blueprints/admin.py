@@ -51,9 +51,8 @@ def user_create():
                 getattr(form, key).errors = list(getattr(form, key).errors) + messages
         else:
             db.session.commit()
-            flash(f"Account created for {user.email}. Temporary password: {password} — give it to the person "
-                  "securely; they must change it when they first sign in.", "success")
-            return redirect(url_for("admin.user_list", q=user.email))
+            # Shown in this answer only: a secret never goes into the (readable) session cookie.
+            return render_template("admin/user_created.html", user=user, password=password)
     status = 400 if form.errors else 200
     return render_template("admin/user_new.html", form=form), status
 

@@ -1,7 +1,7 @@
 """The reporting calendar page (month grid or list) and the private iCalendar feed."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -14,7 +14,6 @@ from grants.services import calendar_feed as feeds
 
 bp = Blueprint("calendar", __name__)
 ROLES = GRANTEE_ROLES + ("program_officer",)
-_NEW_FEED_KEY = "calendar_new_feed_url"
 
 
 def register(app) -> None:
@@ -29,6 +28,10 @@ def _report_endpoint(user) -> str:
 @bp.route("/calendar")
 @roles_required(*ROLES)
 def calendar_page():
+    return _render_page()
+
+
+def _render_page(new_feed_url: str | None = None, status: int = 200):
     user = current_user._get_current_object()
     today = eastern_today()
     first = feeds.parse_month(request.args.get("month"), today)
@@ -40,21 +43,22 @@ def calendar_page():
         weeks=feeds.month_grid(first, items) if view == "grid" else [],
         previous=feeds.shift_month(first, -1), following=feeds.shift_month(first, 1),
         report_endpoint=_report_endpoint(user), has_feed=bool(user.calendar_token_digest),
-        new_feed_url=session.pop(_NEW_FEED_KEY, None),
-    )
+        new_feed_url=new_feed_url,
+    ), status
 
 
 @bp.route("/calendar/feed", methods=["POST"])
 @roles_required(*ROLES)
 def calendar_feed_create():
-    """Create or replace the feed address: the old address stops working at once."""
+    """Create or replace the feed address: the old address stops working at once. The new address
+    is shown in this answer only (never stored in the session cookie), so it is seen just once."""
     form = FlaskForm()
-    if form.validate_on_submit():
-        token = feeds.create_feed_token(current_user._get_current_object())
-        db.session.commit()
-        session[_NEW_FEED_KEY] = url_for("calendar.calendar_feed", token=token, _external=True)
-        flash("Your private calendar address is ready. Copy it now: it is shown only once.", "success")
-    return redirect(url_for("calendar.calendar_page"))
+    if not form.validate_on_submit():
+        return redirect(url_for("calendar.calendar_page"))
+    token = feeds.create_feed_token(current_user._get_current_object())
+    db.session.commit()
+    flash("Your private calendar address is ready. Copy it now: it is shown only once.", "success")
+    return _render_page(url_for("calendar.calendar_feed", token=token, _external=True))
 
 
 @bp.route("/calendar/feed/off", methods=["POST"])
