@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, String, and_, case, cast, exists, literal, or_, select, union_all, update
+from sqlalchemy import Date, String, and_, bindparam, case, cast, exists, literal, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
@@ -183,9 +183,19 @@ def retry_delay(attempts: int) -> timedelta:
     return RETRY_BASE * 2 ** max(0, attempts - 1)
 
 
+_MARK_STATEMENTS: dict[tuple[str, ...], object] = {}
+
+
 def _mark(ledger_id: int, **values) -> None:
-    table = L.__table__
-    db.session.execute(update(table).where(table.c.id == ledger_id).values(**values))
+    """Update one ledger row. The statement for each set of columns is built once per process:
+    building it anew for every message of a big scan costs as much as running it."""
+    columns = tuple(sorted(values))
+    statement = _MARK_STATEMENTS.get(columns)
+    if statement is None:
+        table = L.__table__
+        statement = _MARK_STATEMENTS[columns] = update(table).where(table.c.id == bindparam("ledger_row")).values(
+            {name: bindparam(name) for name in columns})
+    db.session.execute(statement, {"ledger_row": ledger_id, **values})
 
 
 def send_pending(lease=None, now: datetime | None = None) -> dict[str, int]:

@@ -169,11 +169,14 @@ def render_reminder(row) -> Rendered:
     )
 
 
+_MESSAGE_INSERT = insert(UserMessage.__table__)  # built once; each call passes its values
+
+
 def add_user_message(user_id: int, rendered: Rendered, ledger_id: int | None = None) -> None:
     """The in-app copy of a message, shown in the user's notification list."""
-    db.session.execute(insert(UserMessage.__table__).values(
-        user_id=user_id, subject=rendered.subject[:300], body=rendered.summary, link=rendered.link[:500],
-        ledger_id=ledger_id))
+    db.session.execute(_MESSAGE_INSERT, {
+        "user_id": user_id, "subject": rendered.subject[:300], "body": rendered.summary,
+        "link": rendered.link[:500], "ledger_id": ledger_id})
 
 
 def user_messages(user, page: int = 1, per_page: int = 25):
