@@ -34,8 +34,6 @@ class Config:
     SMTP_TIMEOUT = _int("SMTP_TIMEOUT", 10)
     MAIL_FROM = os.environ.get("MAIL_FROM", "ppr-noreply@grants.example.gov")
     OUTBOX_DIR = os.environ.get("OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
-    # Threads delivering reminders (PostgreSQL; SQLite delivers in one thread, one writer at a time).
-    MAIL_DELIVERY_WORKERS = _int("MAIL_DELIVERY_WORKERS", 3)
 
     # Survivor privacy: people counts from 1 to this value are shown as a range in roll-ups.
     SUPPRESSION_THRESHOLD = _int("SUPPRESSION_THRESHOLD", 10)

@@ -11,8 +11,7 @@ How a reminder goes out exactly once, whatever restarts, retries or duplicate sc
 2. The rows are committed *before* anything is sent.
 3. `send_pending` claims a batch of due pending rows (attempts + 1, next_attempt_at = now +
    CLAIM_TIMEOUT, committed), then sends each and marks it `sent` (or schedules a retry) in its
-   own commit (with delivery threads, each has one message in flight at a time). A crash between
-   sending and marking resends at most the message of that row, once: the row is
+   own commit. A crash between sending and marking resends at most that one message: the row is
    still `pending` with attempts > 0, and becomes due again once its claim is CLAIM_TIMEOUT old.
    Rows claimed but not yet tried when the crash happened are retried the same way, so nothing is
    missed. SMTP failures back off exponentially (RETRY_BASE * 2^(attempts-1)); after
@@ -22,11 +21,8 @@ How a reminder goes out exactly once, whatever restarts, retries or duplicate sc
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
-from functools import partial
 
-from flask import current_app
 from sqlalchemy import Date, String, and_, bindparam, case, cast, exists, literal, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
@@ -203,50 +199,15 @@ def _mark(ledger_id: int, **values) -> None:
 
 
 def send_pending(lease=None, now: datetime | None = None) -> dict[str, int]:
-    """Send every due pending reminder, one commit per message (see the module docstring).
-
-    Claimed rows are delivered by MAIL_DELIVERY_WORKERS threads, each with its own database
-    session and mail connection, so that one message's round trips to the database and the mail
-    server overlap another's. Every row is claimed once and marked by the thread that sent it, so
-    a crash still resends at most the messages in flight. SQLite has one writer at a time, so
-    there delivery stays in this thread.
-    """
+    """Send every due pending reminder, one commit per message (see the module docstring)."""
     counts = {"sent": 0, "retrying": 0, "failed": 0}
-    workers = delivery_workers()
-    app = current_app._get_current_object()
-    while ids := claim(now or utcnow()):
-        if workers == 1:
-            _deliver_batch(ids, counts)
-        else:
-            with ThreadPoolExecutor(workers, thread_name_prefix="mail") as pool:
-                for part in pool.map(partial(_deliver_in_context, app), [ids[i::workers] for i in range(workers)]):
-                    for key, value in part.items():
-                        counts[key] += value
-        if lease is not None:
-            lease.keep_alive()
-    return counts
-
-
-def delivery_workers() -> int:
-    if db.engine.dialect.name == "sqlite":
-        return 1
-    return max(1, int(current_app.config.get("MAIL_DELIVERY_WORKERS", 1)))
-
-
-def _deliver_batch(ids: list[int], counts: dict[str, int]) -> None:
     with open_mailer() as mailer:
-        for row in _message_rows(ids):
-            _deliver(mailer, row, counts)
-            db.session.commit()
-
-
-def _deliver_in_context(app, ids: list[int]) -> dict[str, int]:
-    counts = {"sent": 0, "retrying": 0, "failed": 0}
-    with app.app_context():
-        try:
-            _deliver_batch(ids, counts)
-        finally:
-            db.session.remove()
+        while ids := claim(now or utcnow()):
+            for row in _message_rows(ids):
+                _deliver(mailer, row, counts)
+                db.session.commit()
+            if lease is not None:
+                lease.keep_alive()
     return counts
 
 

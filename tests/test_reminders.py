@@ -18,7 +18,6 @@ from grants.services import notifications
 from grants.services.notifications import reminder_plan
 from schedules import ledger
 from schedules.jobs import run_job
-from tests.conftest import IS_PG
 from tests.factories import GrantFactory, OrganizationFactory, UserFactory, program
 
 DUE = date(2026, 4, 30)
@@ -240,7 +239,6 @@ class Killed(BaseException):
 
 
 def test_crash_mid_run_then_rerun_sends_no_duplicate_and_misses_none(world, smtp, monkeypatch):
-    monkeypatch.setattr(ledger, "delivery_workers", lambda: 1)  # one message in flight (see the next tests)
     for _ in range(2):
         make_report(org=world["org"], officer=world["officer"])
     db.session.commit()
@@ -271,7 +269,6 @@ def test_crash_mid_run_then_rerun_sends_no_duplicate_and_misses_none(world, smtp
 
 
 def test_crash_between_sending_and_marking_resends_at_most_that_one(world, smtp, monkeypatch):
-    monkeypatch.setattr(ledger, "delivery_workers", lambda: 1)
     real_mark = ledger._mark
 
     def dying_after_send(ledger_id, **values):
@@ -287,34 +284,6 @@ def test_crash_between_sending_and_marking_resends_at_most_that_one(world, smtp,
     scan(DUE, minute=20)
     ids = smtp.ledger_ids()
     assert len(ids) == 3 and len(set(ids)) == 2  # the interrupted one once more, the other once
-
-
-@pytest.mark.skipif(not IS_PG, reason="parallel delivery runs on PostgreSQL only (SQLite has one writer)")
-def test_crash_during_parallel_delivery_resends_each_interrupted_message_once(world, smtp, monkeypatch):
-    """With delivery threads, a crash interrupts at most one message per thread; each of those is
-    sent once more on the next run, every other reminder exactly once."""
-    monkeypatch.setattr(ledger, "delivery_workers", lambda: 2)
-    for _ in range(3):
-        make_report(org=world["org"], officer=world["officer"])
-    db.session.commit()
-    real_mark = ledger._mark
-
-    def dying_after_send(ledger_id, **values):
-        if values.get("status") == "sent":
-            raise Killed()
-        return real_mark(ledger_id, **values)
-
-    monkeypatch.setattr(ledger, "_mark", dying_after_send)
-    day = DUE - timedelta(days=14)
-    with at(day), pytest.raises(Killed):
-        run_job("deadline-scan")
-    monkeypatch.setattr(ledger, "_mark", real_mark)
-    interrupted = len(smtp.messages)
-    assert 1 <= interrupted <= 2
-    scan(day, minute=5 + 6)
-    ids = smtp.ledger_ids()
-    assert len(set(ids)) == 8  # 4 reports x 2 grantee staff: none missed
-    assert len(ids) - len(set(ids)) == interrupted  # only the interrupted ones went twice
 
 
 def test_smtp_failures_back_off_then_give_up_as_failed(world, smtp):
