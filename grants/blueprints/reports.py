@@ -22,7 +22,6 @@ from grants.measures import dimension_label
 from grants.security import roles_required
 from grants.services import access, grantee_home
 from grants.services import reports as report_service
-from grants.validation import submission_problems
 
 bp = Blueprint("reports", __name__)
 READERS = ("grantee_editor", "grantee_certifier", "program_officer", "leadership")
@@ -117,7 +116,7 @@ def report_edit(report_id: int):
     explanations = typed_explanations(form, state.version.explanations if state.version else {})
     lock = _lock(form.lock_version.data)
     try:
-        version, result = report_service.save_draft(report, current_user, raw, narratives, explanations, lock)
+        _, result = report_service.save_draft(report, current_user, raw, narratives, explanations, lock)
     except StaleEdit as exc:
         db.session.rollback()
         report = access.get_report(current_user, report_id)
@@ -127,11 +126,6 @@ def report_edit(report_id: int):
         return _render_edit(report, current, typed_form, {}, 409, stale={"message": exc.message, "current": current.raw,
                                                                          "typed": raw})
     db.session.commit()
-    problems = submission_problems(
-        report_service.report_specs(report), result, report_service.narratives_of(version), version.explanations or {}
-    )
-    if report.report_type != "final":
-        problems.pop("narrative_cumulative", None)
     if request.form.get("action") == "review":
         return redirect(url_for("reports.report_submit", report_id=report.id))
     if result.errors:
@@ -144,17 +138,7 @@ def report_edit(report_id: int):
 
 def _submit_context(report):
     state = report_service.load_state(report)
-    version = state.version
-    problems = {}
-    if version is not None and version.status == "draft":
-        problems = submission_problems(state.specs, state.check, report_service.narratives_of(version),
-                                       version.explanations or {})
-        if report.report_type != "final":
-            problems.pop("narrative_cumulative", None)
-        elif not (version.narrative_cumulative or "").strip():
-            problems.setdefault("narrative_cumulative", []).append(
-                "Describe the whole award's accomplishments (final report).")
-    return state, problems
+    return state, report_service.problems_before_submission(state)
 
 
 @bp.route("/reports/<int:report_id>/submit", methods=["GET", "POST"])

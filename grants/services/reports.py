@@ -259,6 +259,22 @@ def save_draft(report: Report, user: User, raw: dict[str, str], narratives: dict
     return version, result
 
 
+def problems_before_submission(state: ReportState) -> dict[str, list[str]]:
+    """What stops the draft in `state` from being submitted, by field key (empty when it may be).
+
+    The value and narrative rules of grants.validation, plus the final report's cumulative
+    narrative, which only a final report has and must have."""
+    version = state.version
+    if version is None or version.status != "draft":
+        return {}
+    problems = submission_problems(state.specs, state.check, narratives_of(version), version.explanations or {})
+    if state.report.report_type != "final":
+        problems.pop(CUMULATIVE_NARRATIVE[0], None)
+    elif not (version.narrative_cumulative or "").strip():
+        problems.setdefault(CUMULATIVE_NARRATIVE[0], []).append("Describe the whole award's accomplishments (final report).")
+    return problems
+
+
 def submit_report(report: Report, user: User, certification: dict[str, str], expected_lock: int | None,
                   now: datetime | None = None) -> ReportVersion:
     """Certify and submit the draft; the version is frozen from here on."""
@@ -266,12 +282,7 @@ def submit_report(report: Report, user: User, certification: dict[str, str], exp
     _require_state(report, "submit")
     version = report.current_version
     _check_lock(version, expected_lock, "draft")
-    state = load_state(report, version)
-    problems = submission_problems(state.specs, state.check, narratives_of(version), version.explanations or {})
-    if report.report_type != "final":
-        problems.pop(CUMULATIVE_NARRATIVE[0], None)
-    elif not (version.narrative_cumulative or "").strip():
-        problems.setdefault(CUMULATIVE_NARRATIVE[0], []).append("Describe the whole award's accomplishments (final report).")
+    problems = problems_before_submission(load_state(report, version))
     cert_errors = {}
     for key, label in (("name", "your name"), ("title", "your title"), ("phone", "a phone number"), ("email", "an email address")):
         value, error = clean_text(certification.get(key), label, max_length=200)
