@@ -14,13 +14,7 @@ fi
 logs="$(mktemp -d)"
 # shellcheck source=scripts/pg.sh
 . scripts/pg.sh
-cleanup() {
-  pg_stop
-  rm -rf "$logs"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+pg_stop_on_exit "$logs"
 
 if [ -z "${BENCH_PG_URL:-}" ]; then
   if [ -n "$pg_bin" ] && pg_start "$logs"; then

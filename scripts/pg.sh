@@ -4,6 +4,7 @@
 #   pg_start LOGDIR   initdb and start; sets pg_port (initdb's output goes to LOGDIR/initdb.log)
 #   as_pg psql ...    run a PostgreSQL client as the postgres user (runuser when we are root)
 #   pg_stop           stop the cluster and remove its directories (safe to call when not started)
+#   pg_stop_on_exit D on exit or interruption, stop the cluster and remove the folder D
 
 pgdata=""
 pgsock=""
@@ -37,4 +38,11 @@ pg_stop() {
     as_pg "$pg_bin/pg_ctl" -D "$pgdata" -m immediate -w stop >/dev/null 2>&1 || true
   fi
   rm -rf ${pgdata:+"$pgdata"} ${pgsock:+"$pgsock"}
+}
+
+pg_stop_on_exit() {  # folder to remove too
+  _pg_extra_dir="$1"
+  trap 'pg_stop; rm -rf "$_pg_extra_dir"' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
 }

@@ -44,14 +44,8 @@ export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
 logs="$(mktemp -d)"
 # shellcheck source=scripts/pg.sh
 . scripts/pg.sh
+pg_stop_on_exit "$logs"
 
-cleanup() {
-  pg_stop
-  rm -rf "$logs"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 run_pytest() {  # name
   local name="$1"
