@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
 
 from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -13,7 +11,8 @@ from sqlalchemy import func, select
 
 from grants.errors import DomainError, Forbidden, InvalidTransition, NotFound, StaleEdit, Throttled, ValidationFailed
 from grants.extensions import db
-from grants.periods import EASTERN, TIMELINESS_LABELS
+from grants.formatting import fmt_date, fmt_datetime, fmt_number
+from grants.periods import TIMELINESS_LABELS
 from grants.security import ROLE_LABELS
 
 
@@ -46,33 +45,6 @@ def nav_items() -> list[NavItem]:
             active = request.endpoint == endpoint or (url != "/" and request.path.startswith(url))
             items.append(NavItem(label, url, active))
     return items
-
-
-def fmt_number(value, value_type: str = "count") -> str:
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, str):
-        return value
-    value = Decimal(value)
-    if value_type == "currency":
-        return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
-    if value_type == "percent":
-        return f"{value:.1f}%"
-    return f"{int(value):,}" if value == value.to_integral_value() else f"{value:,.1f}"
-
-
-def fmt_date(value: date | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:%b} {value.day}, {value.year}"
-
-
-def fmt_datetime(value: datetime | None) -> str:
-    if value is None:
-        return "—"
-    local = value.astimezone(EASTERN)
-    hour = local.strftime("%I").lstrip("0")
-    return f"{local:%b} {local.day}, {local.year}, {hour}:{local:%M} {local:%p} ET".replace("AM", "a.m.").replace("PM", "p.m.")
 
 
 def _unread_count() -> int:

@@ -22,12 +22,12 @@ from flask import Flask, current_app, g
 from sqlalchemy import select
 
 from grants.extensions import db, sqlite_write_intent
+from grants.formatting import fmt_date
 from grants.mail import Attachment, build_message, open_mailer
 from grants.models import JobRun, User, UserMessage, utcnow
 from grants.periods import eastern_today
 from grants.services import notifications
 from grants.services.open_periods import open_reporting_periods
-from grants.web import fmt_date
 from reporting import workbooks
 from reporting.rollup import RollupParams, default_fiscal_year
 from reporting.workbooks.rollup import generated_filename

@@ -8,10 +8,10 @@ from forms.extensions import ExtensionDecisionForm, ExtensionRequestForm
 from grants import web
 from grants.errors import ValidationFailed
 from grants.extensions import db
+from grants.formatting import fmt_date
 from grants.security import roles_required
 from grants.services import access, grantee_home
 from grants.services import extensions as extension_service
-from grants.web import fmt_date
 
 bp = Blueprint("extensions", __name__)
 

@@ -13,6 +13,7 @@ from forms.rollups import DashboardFilterForm
 from grants import web
 from grants.errors import NotFound
 from grants.extensions import db
+from grants.formatting import fmt_number
 from grants.models import Community
 from grants.security import roles_required
 from grants.services import access
@@ -43,7 +44,7 @@ def rollup_figure(value, value_type: str = "count") -> Markup:
     """A published figure: the number in its format, or its suppression label, marked as such."""
     if isinstance(value, str):
         return Markup('<span class="app-suppressed">%s</span>') % value
-    return Markup.escape(web.fmt_number(value, value_type))
+    return Markup.escape(fmt_number(value, value_type))
 
 
 @bp.app_template_filter("rollup_rate")

@@ -15,10 +15,10 @@ from sqlalchemy.orm import joinedload
 from grants import audit, periods
 from grants.errors import InvalidTransition, NotFound, StaleEdit, ValidationFailed
 from grants.extensions import db
+from grants.formatting import fmt_date, fmt_datetime
 from grants.models import ExtensionRequest, Grant, Report, User, utcnow
 from grants.services import access
 from grants.validation import clean_text
-from grants.web import fmt_date, fmt_datetime
 
 CLOSED_STATUSES = ("submitted", "accepted", "excused")
 

@@ -20,11 +20,11 @@ from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from grants.extensions import db
+from grants.formatting import fmt_date
 from grants.models import Community, ExtensionRequest, Grant, Organization, Program, ProgramOfficer, Report, User
 from grants.periods import TIMELINESS_LABELS, days_overdue, reporting_periods
 from grants.services import access
 from grants.services.timeliness import timeliness_expr
-from grants.web import fmt_date
 
 PER_PAGE = 50
 SORTS = {

@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 from grants import audit
 from grants.errors import InvalidTransition, StaleEdit, ValidationFailed
 from grants.extensions import db
+from grants.formatting import fmt_datetime
 from grants.measures import CUMULATIVE_NARRATIVE, NARRATIVES, MeasureSpec
 from grants.models import MeasureSetItem, Remark, Report, ReportTransition, ReportValue, ReportVersion, User, utcnow
 from grants.periods import eastern_today
@@ -149,7 +150,6 @@ def _last_action(report: Report) -> str:
     )
     if last is None or last.actor is None:
         return ""
-    from grants.web import fmt_datetime
 
     return f" {last.actor.name} {ACTION_NAMES.get(last.action, last.action)} it on {fmt_datetime(last.at)}."
 
