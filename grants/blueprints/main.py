@@ -1,7 +1,7 @@
 """Home page per role and the health check."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, url_for
+from flask import Blueprint, jsonify, redirect, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
@@ -22,10 +22,7 @@ HOME_ENDPOINTS = {
 @bp.route("/")
 @login_required
 def home():
-    endpoint = HOME_ENDPOINTS[current_user.role]
-    if endpoint not in current_app.view_functions:
-        endpoint = "auth.profile"
-    return redirect(url_for(endpoint))
+    return redirect(url_for(HOME_ENDPOINTS[current_user.role]))
 
 
 @bp.route("/healthz")

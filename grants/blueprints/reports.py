@@ -198,12 +198,3 @@ def report_unsubmit(report_id: int):
     db.session.commit()
     flash("Submission withdrawn. The report is a draft again; submit it when it is ready.", "success")
     return redirect(url_for("reports.report_edit", report_id=report.id))
-
-
-@bp.app_template_global()
-def has_endpoint(name: str) -> bool:
-    """Lets shared templates link to pages of optional blueprints."""
-    from flask import current_app
-
-    return name in current_app.view_functions
-
