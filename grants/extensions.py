@@ -31,3 +31,11 @@ api = Api()
 # Set by code outside a request that reads and then writes (the scheduler's jobs), so that SQLite
 # takes the write lock when the transaction begins (see grants._sqlite_begin).
 sqlite_write_intent: ContextVar[bool] = ContextVar("sqlite_write_intent", default=False)
+
+
+def insert_ignoring_conflicts(model):
+    """INSERT ... ON CONFLICT DO NOTHING on the model's table, in the database's own dialect."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model.__table__).on_conflict_do_nothing()

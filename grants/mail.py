@@ -7,6 +7,7 @@ the same way to SMTP and to the outbox.
 """
 from __future__ import annotations
 
+import binascii
 import smtplib
 import ssl
 import uuid
@@ -14,19 +15,39 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import encoders
-from email.charset import QP, Charset
+from email._policybase import Compat32
 from email.header import Header
 from email.message import Message
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from flask import current_app
 
-_UTF8 = Charset("utf-8")
-_UTF8.body_encoding = QP  # readable in the outbox; safe for any 7-bit relay
+
+class _Policy(Compat32):
+    """The classic compat32 policy, except that a header line that needs no folding or encoding
+    (ASCII, no line breaks, within the line length) is written as it is. Compat32 sends every
+    header through email.header.Header, which returns such a line unchanged at many times the
+    cost; for a scan sending thousands of reminders that was a third of the delivery time.
+    `tests/test_mail.py` checks the bytes are the same as compat32's."""
+
+    def _fold(self, name, value, sanitize):
+        if (type(value) is str and value.isascii() and len(name) + 2 + len(value) <= self.max_line_length
+                and "\n" not in value and "\r" not in value):
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)
+
+
+POLICY = _Policy()
+
+
+def _boundary() -> str:
+    """A MIME boundary that cannot occur in the parts: "=_" never appears in quoted-printable
+    or base64 text. Set before sending, so the generator need not search the parts for it (it
+    compiles a new regular expression for each message to do so)."""
+    return f"=_{uuid.uuid4().hex}"
 
 
 @dataclass(frozen=True)
@@ -38,23 +59,35 @@ class Attachment:
     data: bytes
 
 
+def _text_part(text: str, subtype: str) -> Message:
+    """A UTF-8 text part in quoted-printable (readable in the outbox; safe for any 7-bit relay).
+
+    Encoded by binascii's C encoder: the same standard as email.mime.text.MIMEText's, at a third
+    of the cost per message."""
+    part = Message(policy=POLICY)
+    part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
+    part["Content-Transfer-Encoding"] = "quoted-printable"
+    part.set_payload(binascii.b2a_qp(text.encode(), istext=True).decode("ascii"))
+    return part
+
+
 def build_message(to: str, subject: str, text: str, html: str, headers: dict[str, str] | None = None,
                   attachments: Sequence[Attachment] = ()) -> Message:
     """A multipart/alternative message with plain-text and HTML bodies; with attachments, a
     multipart/mixed message holding that alternative part and then each file (base64).
 
-    Built with the classic email.mime classes: several times faster than EmailMessage, which
-    matters when a scan sends thousands of reminders.
+    Built with the classic email.mime classes (several times faster than EmailMessage) and the
+    fast parts and policy above: a scan sends thousands of reminders.
     """
     cfg = current_app.config
-    body = MIMEMultipart("alternative")
-    body.attach(MIMEText(text, "plain", _UTF8))
-    body.attach(MIMEText(html, "html", _UTF8))
+    body = MIMEMultipart("alternative", boundary=_boundary(), policy=POLICY)
+    body.attach(_text_part(text, "plain"))
+    body.attach(_text_part(html, "html"))
     if attachments:
-        message = MIMEMultipart("mixed")
+        message = MIMEMultipart("mixed", boundary=_boundary(), policy=POLICY)
         message.attach(body)
         for attachment in attachments:
-            part = MIMEBase(*attachment.content_type.split("/", 1))
+            part = MIMEBase(*attachment.content_type.split("/", 1), policy=POLICY)
             part.set_payload(attachment.data)
             encoders.encode_base64(part)
             part.add_header("Content-Disposition", "attachment", filename=attachment.filename)

@@ -10,8 +10,8 @@ How a reminder goes out exactly once, whatever restarts, retries or duplicate sc
    catch-up message goes, not one per missed day. Rows already there are never touched.
 2. The rows are committed *before* anything is sent.
 3. `send_pending` claims a batch of due pending rows (attempts + 1, next_attempt_at = now +
-   CLAIM_TIMEOUT, committed), then sends each and marks it `sent` (or schedules a retry) in its
-   own commit. A crash between sending and marking resends at most that one message: the row is
+   CLAIM_TIMEOUT, committed) and writes their in-app copies (once per row, committed), then sends
+   each and marks it `sent` (or schedules a retry) in its own commit. A crash between sending and marking resends at most that one message: the row is
    still `pending` with attempts > 0, and becomes due again once its claim is CLAIM_TIMEOUT old.
    Rows claimed but not yet tried when the crash happened are retried the same way, so nothing is
    missed. SMTP failures back off exponentially (RETRY_BASE * 2^(attempts-1)); after
@@ -24,10 +24,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Date, String, and_, bindparam, case, cast, exists, literal, or_, select, union_all, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
-from grants.extensions import db
+from grants.extensions import db, insert_ignoring_conflicts
 from grants.mail import build_message, open_mailer
 from grants.models import (
     GRANTEE_ROLES,
@@ -51,12 +50,6 @@ MAX_ATTEMPTS = 5
 BATCH = 200
 
 L = NotificationLedger
-
-
-def insert_ignoring_conflicts(model):
-    """INSERT ... ON CONFLICT DO NOTHING on the model's table, in the database's own dialect."""
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(model.__table__).on_conflict_do_nothing()
 
 
 def _milestone_table(today: date, audience: str):
@@ -186,49 +179,94 @@ def retry_delay(attempts: int) -> timedelta:
 _MARK_STATEMENTS: dict[tuple[str, ...], object] = {}
 
 
-def _mark(ledger_id: int, **values) -> None:
-    """Update one ledger row. The statement for each set of columns is built once per process:
-    building it anew for every message of a big scan costs as much as running it."""
+def _mark(conn, ledger_id: int, **values) -> None:
+    """Update one ledger row on `conn`. The statement for each set of columns is built once per
+    process: building it anew for every message of a big scan costs as much as running it."""
     columns = tuple(sorted(values))
     statement = _MARK_STATEMENTS.get(columns)
     if statement is None:
         table = L.__table__
         statement = _MARK_STATEMENTS[columns] = update(table).where(table.c.id == bindparam("ledger_row")).values(
             {name: bindparam(name) for name in columns})
-    db.session.execute(statement, {"ledger_row": ledger_id, **values})
+    conn.execute(statement, {"ledger_row": ledger_id, **values})
 
 
 def send_pending(lease=None, now: datetime | None = None) -> dict[str, int]:
-    """Send every due pending reminder, one commit per message (see the module docstring)."""
+    """Send every due pending reminder, one transaction per message (see the module docstring).
+
+    For each claimed batch: render every message, write their in-app copies in one statement
+    (idempotent: user_message.ledger_id is unique, so a retried or re-claimed row adds nothing),
+    then per message send it and mark its ledger row, one statement in its own transaction.
+    The marks go through one Core connection held for the batch: the ORM session's
+    per-statement and per-commit bookkeeping cost more than the statements themselves. On
+    PostgreSQL that connection is in autocommit (the mark is a single statement, so one round
+    trip instead of BEGIN, UPDATE, COMMIT) and its commits do not wait for the WAL flush
+    (synchronous_commit off, for it only): the durability of SQLite's WAL with
+    synchronous=NORMAL. A crash of the scheduler loses no mark; a crash of the database server
+    itself could lose the last fraction of a second of them, whose messages would go once more.
+    """
     counts = {"sent": 0, "retrying": 0, "failed": 0}
     with open_mailer() as mailer:
         while ids := claim(now or utcnow()):
-            for row in _message_rows(ids):
-                _deliver(mailer, row, counts)
-                db.session.commit()
+            batch = [(row, _render(row)) for row in _message_rows(ids)]
+            notifications.add_user_messages(
+                [(row.recipient_id, rendered, row.id) for row, rendered in batch if not isinstance(rendered, Exception)])
+            db.session.commit()  # the in-app copies are there before any mail goes
+            with _marking_connection() as conn:
+                for row, rendered in batch:
+                    with conn.begin():
+                        _deliver(conn, mailer, row, rendered, counts)
             if lease is not None:
                 lease.keep_alive()
     return counts
 
 
-def _deliver(mailer, row, counts: dict[str, int]) -> None:
-    rendered = None
+def _render(row):
     try:
-        rendered = notifications.render_reminder(row)
+        return notifications.render_reminder(row)
+    except Exception as exc:  # noqa: BLE001 - recorded on the row like a failure to send
+        return exc
+
+
+class _marking_connection:  # noqa: N801 - a context manager
+    """A Core connection for the marks; on PostgreSQL in autocommit without waiting for the WAL
+    flush (both undone before the connection goes back to the pool)."""
+
+    def __enter__(self):
+        self.conn = conn = db.engine.connect()
+        self.postgresql = conn.dialect.name == "postgresql"
+        if self.postgresql:
+            conn.exec_driver_sql("SET synchronous_commit = off")
+            conn.commit()
+            return conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn
+
+    def __exit__(self, *exc) -> None:
+        conn = self.conn
+        try:
+            if self.postgresql and not conn.invalidated:
+                conn.rollback()
+                conn.exec_driver_sql("RESET synchronous_commit")
+                conn.commit()
+        finally:
+            conn.close()
+
+
+def _deliver(conn, mailer, row, rendered, counts: dict[str, int]) -> None:
+    try:
+        if isinstance(rendered, Exception):
+            raise rendered
         mailer.send(build_message(row.recipient_email, rendered.subject, rendered.text, rendered.html,
                                   {"X-Notification-Id": str(row.id)}))
     except Exception as exc:  # noqa: BLE001 - any failure to send is recorded on the row and retried
         error = f"{type(exc).__name__}: {exc}"[:2000]
         if row.attempts >= MAX_ATTEMPTS:
-            _mark(row.id, status="failed", reason=f"gave up after {row.attempts} attempts", last_error=error,
+            _mark(conn, row.id, status="failed", reason=f"gave up after {row.attempts} attempts", last_error=error,
                   next_attempt_at=None)
-            if rendered is not None:  # the mail never arrived; the in-app copy still tells them
-                notifications.add_user_message(row.recipient_id, rendered, row.id)
             counts["failed"] += 1
         else:
-            _mark(row.id, last_error=error, next_attempt_at=utcnow() + retry_delay(row.attempts))
+            _mark(conn, row.id, last_error=error, next_attempt_at=utcnow() + retry_delay(row.attempts))
             counts["retrying"] += 1
         return
-    _mark(row.id, status="sent", sent_at=utcnow(), next_attempt_at=None, last_error="", reason="")
-    notifications.add_user_message(row.recipient_id, rendered, row.id)
+    _mark(conn, row.id, status="sent", sent_at=utcnow(), next_attempt_at=None, last_error="", reason="")
     counts["sent"] += 1

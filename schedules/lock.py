@@ -17,9 +17,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
-from grants.extensions import db
+from grants.extensions import db, insert_ignoring_conflicts
 from grants.models import JobLock, utcnow
-from schedules.ledger import insert_ignoring_conflicts
 
 LEASE = timedelta(minutes=5)
 RENEW_EVERY_SECONDS = 60

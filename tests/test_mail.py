@@ -69,3 +69,52 @@ def test_a_refused_message_raises_and_the_next_one_reconnects(app, smtp):
         mailer.send(mail.build_message("a@example.test", "S2", "T", "<p>H</p>"))
     assert [m["Subject"] for m in smtp.messages] == ["S2"]
 
+
+
+HEADER_VALUES = [
+    "Short subject",
+    "FY2026 H1 report for award 90CT1234-01-00 is due in 7 days",
+    "A subject long enough that a mail line of seventy-eight characters cannot hold it, so it is folded",
+    "Über report with an accent, and long enough that it is folded across more than one line too",
+    "Tabs\tand  double  spaces",
+    "ends with a space ",
+]
+
+
+def test_the_fast_header_policy_writes_exactly_the_bytes_of_compat32(app):
+    """mail.POLICY skips email.header.Header for lines that need no folding; the bytes must be
+    the same as the classic policy's for every kind of header, and ASCII lines within 78 characters
+    (an encoded word may run longer, as compat32 writes it; SMTP's hard limit is 998)."""
+    from email.policy import compat32
+
+    for value in HEADER_VALUES:
+        message = mail.build_message("someone.with.a.long.address@example.test", value, "Body\n" * 3,
+                                     "<p>Body</p>", {"X-Notification-Id": "12345"},
+                                     [mail.Attachment("a.xlsx", "application/octet-stream", b"=_x" * 500)])
+        fast, classic = message.as_bytes(policy=mail.POLICY), message.as_bytes(policy=compat32)
+        assert fast == classic
+        assert max(len(line) for line in fast.split(b"\n")) <= (78 if value.isascii() else 998)
+
+
+def test_the_boundary_never_occurs_in_the_parts(app):
+    message = mail.build_message("a@example.test", "s", "--=_ and =_ in the text", "<p>=_</p>", None,
+                                 [mail.Attachment("b.bin", "application/octet-stream", b"=_" * 100)])
+    raw = message.as_bytes()
+    for boundary in (message.get_boundary(), message.get_payload(0).get_boundary()):
+        assert boundary.startswith("=_") and raw.count(f"--{boundary}".encode()) == 3  # two parts each
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed.get_body(("plain",)).get_content() == "--=_ and =_ in the text"
+    assert [p.get_content() for p in parsed.iter_attachments()] == [b"=_" * 100]
+
+
+def test_bodies_survive_quoted_printable_whatever_their_text(app):
+    """Long lines, trailing spaces, '=' signs, dots at line starts and non-ASCII text come back
+    exactly; every encoded line is within 76 characters."""
+    texts = ["x" * 200, "trailing space \nand tab\t\nnext", "a=b =3D ==", ".\n.. dot lines\n.", "Über café – “quotes” 😀",
+             "line\r\nwindows\r\n", ""]
+    for text in texts:
+        raw = mail.build_message("a@example.test", "s", text, f"<p>{text}</p>").as_bytes()
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        assert parsed.get_body(("plain",)).get_content() == text.replace("\r\n", "\n")
+        assert parsed.get_body(("html",)).get_content() == f"<p>{text}</p>".replace("\r\n", "\n")
+        assert max(len(line) for line in raw.split(b"\n")) <= 78

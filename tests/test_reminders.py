@@ -271,10 +271,10 @@ def test_crash_mid_run_then_rerun_sends_no_duplicate_and_misses_none(world, smtp
 def test_crash_between_sending_and_marking_resends_at_most_that_one(world, smtp, monkeypatch):
     real_mark = ledger._mark
 
-    def dying_after_send(ledger_id, **values):
+    def dying_after_send(conn, ledger_id, **values):
         if values.get("status") == "sent":
             raise Killed()
-        return real_mark(ledger_id, **values)
+        return real_mark(conn, ledger_id, **values)
 
     monkeypatch.setattr(ledger, "_mark", dying_after_send)
     with at(DUE), pytest.raises(Killed):

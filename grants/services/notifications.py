@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.routing import BuildError
 
 from grants.errors import NotFound
-from grants.extensions import db
+from grants.extensions import db, insert_ignoring_conflicts
 from grants.models import GRANTEE_ROLES, Grant, NotificationLedger, Organization, Program, Report, UserMessage, utcnow
 from grants.periods import rates
 from grants.services.reports import STATUS_LABELS as REPORT_STATUS_LABELS
@@ -172,11 +172,22 @@ def render_reminder(row) -> Rendered:
 _MESSAGE_INSERT = insert(UserMessage.__table__)  # built once; each call passes its values
 
 
+def _message_values(user_id: int, rendered: Rendered, ledger_id: int | None) -> dict:
+    return {"user_id": user_id, "subject": rendered.subject[:300], "body": rendered.summary,
+            "link": rendered.link[:500], "ledger_id": ledger_id}
+
+
 def add_user_message(user_id: int, rendered: Rendered, ledger_id: int | None = None) -> None:
     """The in-app copy of a message, shown in the user's notification list."""
-    db.session.execute(_MESSAGE_INSERT, {
-        "user_id": user_id, "subject": rendered.subject[:300], "body": rendered.summary,
-        "link": rendered.link[:500], "ledger_id": ledger_id})
+    db.session.execute(_MESSAGE_INSERT, _message_values(user_id, rendered, ledger_id))
+
+
+def add_user_messages(messages: list[tuple[int, Rendered, int]]) -> None:
+    """In-app copies of ledger messages, (user id, rendered, ledger id) each, in one statement;
+    a ledger row that already has its copy gets no second one."""
+    if messages:
+        db.session.execute(insert_ignoring_conflicts(UserMessage),
+                           [_message_values(*message) for message in messages])
 
 
 def user_messages(user, page: int = 1, per_page: int = 25):
