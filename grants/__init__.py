@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import configure_mappers
 
 from config import BASE_DIR, Config, config_from_environment
 from grants.extensions import api, csrf, db, login_manager, migrate
@@ -26,6 +27,7 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
     register_blueprints(app)
     register_cli(app)
     register_hooks(app)
+    configure_mappers()  # at start-up (a mapping error fails here), not in the first request or job
     return app
 
 

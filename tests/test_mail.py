@@ -17,12 +17,13 @@ app_config = test_reminders.app_config
 
 
 def test_smtp_delivers_plain_text_and_html_alternatives(app, smtp):
-    mail.send("someone@example.test", "Subject line", "Plain body", "<p>HTML body</p>")
+    mail.send("someone@example.test", "Subject line", "Plain body\n.\n..dots at line starts", "<p>HTML body</p>")
     [message] = smtp.messages
     assert message["From"] == app.config["MAIL_FROM"] and message["To"] == "someone@example.test"
     assert message.get_content_type() == "multipart/alternative"
-    parts = {p.get_content_type(): p.get_payload(decode=True).decode() for p in message.get_payload()}
-    assert parts == {"text/plain": "Plain body", "text/html": "<p>HTML body</p>"}
+    parts = {p.get_content_type(): p.get_payload(decode=True).decode().replace("\r\n", "\n")  # CRLF on the wire
+             for p in message.get_payload()}
+    assert parts == {"text/plain": "Plain body\n.\n..dots at line starts", "text/html": "<p>HTML body</p>"}
 
 
 def test_reminder_says_what_is_due_links_to_the_report_and_why_you_receive_it(app, smtp):
@@ -92,7 +93,8 @@ def test_the_fast_header_policy_writes_exactly_the_bytes_of_compat32(app):
                                      "<p>Body</p>", {"X-Notification-Id": "12345"},
                                      [mail.Attachment("a.xlsx", "application/octet-stream", b"=_x" * 500)])
         fast, classic = message.as_bytes(policy=mail.POLICY), message.as_bytes(policy=compat32)
-        assert fast == classic
+        assert fast == classic == mail.message_bytes(message)
+        assert message.as_bytes(policy=mail.POLICY.clone(linesep="\r\n")) == mail.message_bytes(message, "\r\n")
         assert max(len(line) for line in fast.split(b"\n")) <= (78 if value.isascii() else 998)
 
 
@@ -113,7 +115,10 @@ def test_bodies_survive_quoted_printable_whatever_their_text(app):
     texts = ["x" * 200, "trailing space \nand tab\t\nnext", "a=b =3D ==", ".\n.. dot lines\n.", "Über café – “quotes” 😀",
              "line\r\nwindows\r\n", ""]
     for text in texts:
-        raw = mail.build_message("a@example.test", "s", text, f"<p>{text}</p>").as_bytes()
+        message = mail.build_message("a@example.test", "s", text, f"<p>{text}</p>")
+        raw = mail.message_bytes(message)
+        assert raw == message.as_bytes()
+        assert mail.message_bytes(message, "\r\n") == message.as_bytes(policy=mail.POLICY.clone(linesep="\r\n"))
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
         assert parsed.get_body(("plain",)).get_content() == text.replace("\r\n", "\n")
         assert parsed.get_body(("html",)).get_content() == f"<p>{text}</p>".replace("\r\n", "\n")
