@@ -94,7 +94,7 @@ def bench_rollup_export(ctx: Context) -> str:
             bare_times += _timed(lambda: bare_xlsxwriter.write(recording, bare_path), 1)
         recording.clear()
         shape = pandas_way.detail_sheet(db.engine, fy, params.on, pandas_path)
-        pandas_times = _timed(lambda: pandas_way.detail_sheet(db.engine, fy, params.on, pandas_path), max(1, ctx.runs // 2))
+        pandas_times = _timed(lambda: pandas_way.detail_sheet(db.engine, fy, params.on, pandas_path), ctx.runs)
     def stats(times):
         return _median([w for w, _ in times]), _median([c for _, c in times])
 

@@ -1,13 +1,15 @@
 """Roll-up queries: counts, measure totals and rates by program, community, state and period.
 
 Everything is grouped in the database, for every caller (dashboard, API and workbook alike): the
-queries group at the finest grain a table needs (program x community for the fiscal-year tables,
-fiscal year x half for the trend), so their cost does not grow with the data in Python; coarser
-tables (program, state, all) are sums of those few hundred grouped cells, which is exact because a
-grant belongs to exactly one program and one community. The workbook's Detail sheet also needs each
+queries group at the finest grain a table needs (program x community with measure totals for the
+community and state tables, program with every breakdown category for the program tables, fiscal
+year x half for the trend), so their cost does not grow with the data in Python; coarser tables
+(state, all) are sums of those grouped cells, which is exact because a grant belongs to exactly
+one program and one community. The workbook's Detail sheet also needs each
 report's own values: `detail_values` reads them once (one query over the counted versions in
 scope), and that one read gives both the Detail rows and the report-level people counts the
-suppression protects.
+suppression protects. The workbook runs these independent reads at the same time on connections
+that share one snapshot (`_read_all`, grants.snapshots); the page runs them one after the other.
 
 Rules (DOMAIN.md 'Roll-ups'):
 - Only the version that counts: `Report.official_version_id` (the accepted version; an accepted
@@ -23,12 +25,17 @@ Rules (DOMAIN.md 'Roll-ups'):
 """
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from queue import Queue
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import Float, and_, case, cast, distinct, func, literal, select
+from sqlalchemy import Connection, Float, and_, case, cast, distinct, func, literal, select
 from sqlalchemy.orm import aliased
 
 from grants.extensions import db
@@ -47,6 +54,7 @@ from grants.models import (
 )
 from grants.periods import INTERIM_DUE_DAYS, eastern_today, fiscal_year_of, half_bounds, rates
 from grants.services.timeliness import expected_expr, on_time_expr, submitted_expr, timeliness_expr
+from grants.snapshots import snapshot_readers
 from reporting.suppression import Suppressor
 
 # Percent measure -> the count it is a percent of (its weight in a mean across reports).
@@ -312,19 +320,54 @@ def _valid(value=ReportValue) -> list:
     return [value.valid.is_(True), value.value.is_not(None)]
 
 
+# The connection roll-up reads run on: the session's, or a snapshot reader (`_read_all`).
+_reader: ContextVar[Connection | None] = ContextVar("rollup_reader", default=None)
+READERS = 3  # connections of a parallel roll-up read: the Detail rows, and two for the grouped tables
+
+
+def _connection() -> Connection:
+    return _reader.get() or db.session.connection()
+
+
 def _rows(stmt):
     """Result rows through Core (no ORM row processing)."""
-    return db.session.connection().execute(stmt)
+    return _connection().execute(stmt)
+
+
+def _read_all(units: dict[str, Callable[[], object]], parallel: bool) -> dict[str, object]:
+    """Run a roll-up's independent reads: one after the other in the session's transaction, or
+    (parallel) at the same time on READERS connections that read one snapshot (grants.snapshots:
+    committed data only). The database works on several cores meanwhile; the units come heaviest
+    first, so the longest starts at once."""
+    if not parallel:
+        return {name: unit() for name, unit in units.items()}
+    with snapshot_readers(db.engine, READERS) as readers:
+        free: Queue[Connection] = Queue()
+        for conn in readers:
+            free.put(conn)
+
+        def run(unit: Callable[[], object]) -> object:
+            conn = free.get()
+            token = _reader.set(conn)
+            try:
+                return unit()
+            finally:
+                _reader.reset(token)
+                free.put(conn)
+
+        with ThreadPoolExecutor(len(readers), thread_name_prefix="rollup-read") as pool:
+            futures = {name: pool.submit(run, unit) for name, unit in units.items()}
+            return {name: future.result() for name, future in futures.items()}
 
 
 def _driver_rows(stmt) -> list[tuple]:
-    """The driver's own tuples for `stmt`, run in the session's transaction.
+    """The driver's own tuples for `stmt`, run on the roll-up's connection (`_connection`).
 
     For the one query that returns a row per report value (tens of thousands): building Core Row
     objects for them costs as much as the database's work. Only for statements whose parameters
     are plain numbers and strings and whose columns need no result conversion (cast numbers in SQL).
     """
-    conn = db.session.connection()
+    conn = _connection()
     compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params = compiled.construct_params()
     if compiled.positional:
@@ -448,38 +491,53 @@ def measures_in_scope(params: RollupParams) -> list[MeasureSpec]:
 
 
 def build_rollup(params: RollupParams, *, trend: bool = True, detail: bool = False,
-                 totals_only: bool = False, codes: tuple[str, ...] | None = None) -> Rollup:
+                 totals_only: bool = False, codes: tuple[str, ...] | None = None, parallel: bool = False) -> Rollup:
     """Compute and suppress every roll-up table for `params`.
 
     trend adds the period-by-period figures (the last TREND_YEARS fiscal years up to the chosen
     one); detail adds the Detail sheet's reports with their values (`Rollup.details`, read once by
     `detail_values`) and their report-level people counts to the suppression (the workbook needs
-    them; the tables are the same grouped queries either way); totals_only leaves out breakdown categories and codes limits the measures
-    (the dashboard shows a few totals only).
+    them; the tables are the same grouped queries either way); totals_only leaves out breakdown
+    categories and codes limits the measures (the dashboard shows a few totals only); parallel runs
+    the reads at the same time on connections sharing one snapshot (`_read_all`: the workbook).
     """
     measures = [m for m in measures_in_scope(params) if codes is None or m.code in codes]
-    grain = _grouped(params, [Grant.program_id, Grant.community_id], [], measures, totals_only=totals_only)
-    program_codes = dict(db.session.execute(select(Program.id, Program.code)).all())
-    grain = {(program_codes[p], c): agg for (p, c), agg in grain.items()}
-    details, people = detail_values(params) if detail else (None, None)
-    info = {c.id: CommunityInfo(c.id, c.name, c.state, c.community_type, c.hhs_region)
-            for c in db.session.scalars(select(Community).where(Community.id.in_({k[1] for k in grain})))}
+    last = params.fiscal_year or fiscal_year_of(params.on)
+    units: dict[str, Callable[[], object]] = {}
+    if detail:
+        units["detail"] = lambda: detail_values(params)
+    # Communities and states show measure totals only: their grain needs no breakdown category.
+    units["grain"] = lambda: _grouped(params, [Grant.program_id, Grant.community_id], [], measures, totals_only=True)
+    if not totals_only:  # programs show every breakdown category: grouped by program alone
+        units["programs"] = lambda: _grouped(params, [Grant.program_id], [], measures)
+    if trend:
+        units["trend"] = lambda: _grouped(
+            params.without_period(), [Report.fiscal_year, Report.half], [Report.fiscal_year, Report.half],
+            [m for m in measures if m.code in TREND_MEASURES], totals_only=True,
+            extra=(Report.fiscal_year.between(last - TREND_YEARS + 1, last),))
+    units["programs_list"] = lambda: _rows(select(Program.id, Program.code, Program.name)).all()
+    units["communities_list"] = lambda: _rows(select(
+        Community.id, Community.name, Community.state, Community.community_type, Community.hhs_region)).all()
+    read = _read_all(units, parallel)
+
+    program_codes = {pid: code for pid, code, _ in read["programs_list"]}
+    names = {code: name for _, code, name in read["programs_list"]}
+    grain = {(program_codes[p], c): agg for (p, c), agg in read["grain"].items()}
+    details, people = read["detail"] if detail else (None, None)
+    in_grain = {community_id for _, community_id in grain}
+    info = {row[0]: CommunityInfo(*row) for row in read["communities_list"] if row[0] in in_grain}
     total, programs, communities, states = Agg(), {}, {}, {}
     for (program_code, community_id), agg in sorted(grain.items()):
-        programs.setdefault(program_code, Agg()).merge(agg)
-        communities.setdefault(community_id, Agg()).merge(agg, totals_only=True)
+        communities.setdefault(community_id, Agg()).merge(agg)
+        if totals_only:
+            programs.setdefault(program_code, Agg()).merge(agg)
+    if not totals_only:
+        programs = {program_codes[p]: agg for (p,), agg in read["programs"].items()}
     for agg in programs.values():  # the coarser tables from the few program and community cells
         total.merge(agg)
     for community_id, agg in communities.items():
         states.setdefault(info[community_id].state, Agg()).merge(agg)
-    periods: dict[tuple[int, str], Agg] = {}
-    if trend:
-        last = params.fiscal_year or fiscal_year_of(params.on)
-        rows = _grouped(params.without_period(), [Report.fiscal_year, Report.half], [Report.fiscal_year, Report.half],
-                        [m for m in measures if m.code in TREND_MEASURES], totals_only=True,
-                        extra=(Report.fiscal_year.between(last - TREND_YEARS + 1, last),))
-        periods = dict(sorted(rows.items()))
-    names = dict(db.session.execute(select(Program.code, Program.name)).all())
+    periods: dict[tuple[int, str], Agg] = dict(sorted(read["trend"].items())) if trend else {}
     rollup = Rollup(params, datetime.now(UTC), measures, names, total, dict(sorted(programs.items())),
                     dict(sorted(communities.items(), key=lambda kv: (info[kv[0]].state, info[kv[0]].name))),
                     info, dict(sorted(states.items())), periods,
@@ -579,6 +637,16 @@ def _detail_order():
     return (Program.code, Grant.award_number, Report.period_start, Report.id)
 
 
+def _json_object(key, value):
+    """The grouped rows' key -> value pairs as one JSON object, built by the database (one row per
+    report instead of one per value). SQLite writes REAL values with 15 significant digits: exact
+    for every valid value (counts up to 10 million, percents, currency up to the award amount's
+    14 digits)."""
+    if _connection().dialect.name == "postgresql":
+        return func.json_object_agg(key, value)
+    return func.json_group_object(key, value)
+
+
 def detail_values(params: RollupParams) -> tuple[list[DetailRow], list[tuple]]:
     """Every report in scope with the values of its counted version (the Detail rows), and
     (report id, program, community id, cell key, value) of every counted people count in them
@@ -590,33 +658,24 @@ def detail_values(params: RollupParams) -> tuple[list[DetailRow], list[tuple]]:
     reports = _rows(_reports_query(params, extra=(Grant.community_id,))).all()
     key = case((ReportValue.dimension == "", ReportValue.measure_code),
                else_=ReportValue.measure_code + "." + ReportValue.dimension + "." + ReportValue.category)
-    values = _values_join(_joined(select(Report.id, key, cast(ReportValue.value, Float)), _joins(params, [])),
-                          params).where(*_scope(params), Report.status != "excused", *_valid())
-    by_report: dict[int, dict[str, float]] = {}
-    current = cells = None
-    for report_id, cell, value in _driver_rows(values):
-        if report_id != current:  # the rows of a report usually come together
-            current = report_id
-            cells = by_report.get(report_id)
-            if cells is None:
-                cells = by_report[report_id] = {}
-        cells[cell] = value
+    values = _values_join(_joined(select(Report.id, _json_object(key, cast(ReportValue.value, Float))),
+                                  _joins(params, [])), params) \
+        .where(*_scope(params), Report.status != "excused", *_valid()).group_by(Report.id)
+    by_report = {report_id: json.loads(cells) if isinstance(cells, str) else cells
+                 for report_id, cells in _driver_rows(values)}
 
-    people_codes = set(db.session.scalars(select(MeasureDefinition.code).where(
+    people_codes = set(_connection().scalars(select(MeasureDefinition.code).where(
         MeasureDefinition.people_count.is_(True), MeasureDefinition.value_type == "count")))
-    people_keys = {cell for cells in by_report.values() for cell in cells if cell.split(".", 1)[0] in people_codes}
-    details: list[DetailRow] = []
+    people_keys = sorted(cell for cell in set().union(*by_report.values()) if cell.split(".", 1)[0] in people_codes)
+    details = [DetailRow._make((*row[:15], by_report.get(row[0]) or {})) for row in reports]
     people: list[tuple] = []
-    for row in reports:
-        report_id = row[0]
-        cells = by_report.get(report_id) or {}
-        details.append(DetailRow._make((*row[:15], cells)))
+    for row in sorted(reports, key=lambda row: (row[8], row[0])):  # period, then report
+        cells = by_report.get(row[0])
         if cells:
-            program_code, half, community_id = row[2], row[8], row[15]
-            people.extend((half, report_id, program_code, community_id, cell, int(cells[cell]))
-                          for cell in people_keys.intersection(cells))
-    people.sort(key=lambda cell: (cell[0], cell[1], cell[4]))
-    return details, [cell[1:] for cell in people]
+            report_id, program_code, community_id = row[0], row[2], row[15]
+            people.extend((report_id, program_code, community_id, cell, int(value))
+                          for cell, value in zip(people_keys, map(cells.get, people_keys)) if value is not None)
+    return details, people
 
 
 def detail_people_values(params: RollupParams) -> list[tuple]:

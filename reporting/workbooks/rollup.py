@@ -70,7 +70,7 @@ def _total_kinds(kinds) -> list[str]:
 
 def build_rollup_workbook(params: RollupParams, stream, *, record: bool = False) -> Book:
     """Write the roll-up workbook for `params` to `stream` (a path or a binary file object)."""
-    rollup = build_rollup(params, detail=True)
+    rollup = build_rollup(params, detail=True, parallel=True)
     specs = rollup.measures
     table_specs = [m for m in specs if m.has_total]
     detail_specs = [(m, c) for m in specs for c in m.cells]
@@ -248,25 +248,23 @@ def _detail(book: Book, rollup: Rollup, cells: list) -> None:
     kinds = (*(k for _, k, _ in DETAIL_FIXED), *(_measure_kind(m) for m, _ in cells))
     header = sheet.header([*(h for h, _, _ in DETAIL_FIXED), *(f"{c.key} {cell_label(m, c)}" for m, c in cells)],
                           kinds)
-    people = {c.key for m, c in cells if m.people_count and m.value_type == "count"}
-    percent = {c.key for m, c in cells if m.value_type == "percent"}
-    columns = [(c.key, c.key in people, c.key in percent) for _, c in cells]
-    marks, labels = rollup.suppressor.marks, rollup.suppressor.labels
+    keys = [c.key for _, c in cells]
+    column = {key: i for i, key in enumerate(keys)}
+    percent = [i for i, (m, _) in enumerate(cells) if m.value_type == "percent"]
+    labels = rollup.suppressor.labels
+    hidden: dict[int, list[tuple[int, str]]] = {}  # report id -> (column, label) of its suppressed cells
+    for key, mark in rollup.suppressor.marks.items():
+        if key[0] == "report" and key[2] in column:
+            hidden.setdefault(key[1], []).append((column[key[2]], labels[mark]))
 
     def rows():
         for r in rollup.details:
-            values = r.values
-            figures = []
-            for key, is_people, is_percent in columns:
-                value = values.get(key)
-                if value is not None:
-                    if is_people:
-                        mark = marks.get(("report", r.report_id, key))
-                        if mark is not None:
-                            value = labels[mark]
-                    elif is_percent:
-                        value = value / 100
-                figures.append(value)
+            figures = list(map(r.values.get, keys))
+            for i in percent:
+                if figures[i] is not None:
+                    figures[i] /= 100
+            for i, label in hidden.get(r.report_id, ()):
+                figures[i] = label
             yield (r.award_number, r.program, r.organization, r.community, r.state, r.hhs_region, r.fiscal_year,
                    r.half, r.report_type, STATUS_LABELS.get(r.status, r.status), r.effective_due_date,
                    r.first_submitted_at, TIMELINESS_LABELS.get(r.timeliness, r.timeliness), r.version_number,
