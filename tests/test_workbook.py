@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import textwrap
 import zipfile
 
 import openpyxl
@@ -62,6 +63,11 @@ def test_workbook_has_the_dashboards_numbers(demo, tmp_path):
     assert len(detail) - 1 == detail_count(params) == rollup.total.reports
     assert book["Detail"].freeze_panes == "B2"
     assert book["Detail"].auto_filter.ref.startswith("A1:")
+    for sheet, row in (("Detail", 1), ("By community", 2)):  # headings wrap in full: the row is tall enough
+        ws = book[sheet]
+        lines = max(len(textwrap.wrap(str(c.value), int(ws.column_dimensions[c.column_letter].width * 0.9)))
+                    for c in ws[row] if c.value)
+        assert lines > 3 and ws.row_dimensions[row].height >= 15 * lines
 
 
 def test_numbers_are_numbers_and_text_is_text(demo, tmp_path):

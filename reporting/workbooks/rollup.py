@@ -187,17 +187,16 @@ def _places(book: Book, rollup: Rollup, title: str, specs: list[MeasureSpec]) ->
     else:
         rows = [(("state", state), [state, rollup.state_region(state)], agg) for state, agg in rollup.states.items()]
     Sheet.reserve(title, len(rows) + 4, len(kinds))
+    widths = (*((32, 6, 8, 10) if by_community else (8, 8)), *[13] * (len(COUNT_HEADERS) + len(specs)))
     sheet.row([title], "title", height=22)
-    header = sheet.header([*lead, *COUNT_HEADERS, *[f"{m.code} {m.name}" for m in specs]], kinds)
+    header = sheet.header([*lead, *COUNT_HEADERS, *[f"{m.code} {m.name}" for m in specs]], kinds, widths)
     for level, lead_values, agg in rows:
         sheet.row([*lead_values, *_counts(agg), *[_figure(rollup, level, agg, m, m.code) for m in specs]], kinds)
     last = sheet.next_row - 1
     sheet.row([f"All {'communities' if by_community else 'states'}", *[None] * (len(lead) - 1),
                *_counts(rollup.total), *[_figure(rollup, ("total",), rollup.total, m, m.code) for m in specs]],
               _total_kinds(kinds))
-    widths = (32, 6, 8, 10) if by_community else (8, 8)
-    sheet.finish(header_row=header, widths=(*widths, *[13] * (len(COUNT_HEADERS) + len(specs))),
-                 freeze_cols=1, filter_rows=(header, last))
+    sheet.finish(header_row=header, widths=widths, freeze_cols=1, filter_rows=(header, last))
 
 
 def _timeliness(book: Book, rollup: Rollup) -> None:
@@ -246,8 +245,9 @@ def _detail(book: Book, rollup: Rollup, cells: list) -> None:
     """One row per report; every measure cell of its counted version as a column."""
     sheet = book.sheet("Detail")
     kinds = (*(k for _, k, _ in DETAIL_FIXED), *(_measure_kind(m) for m, _ in cells))
+    widths = (*(w for _, _, w in DETAIL_FIXED), *[12] * len(cells))
     header = sheet.header([*(h for h, _, _ in DETAIL_FIXED), *(f"{c.key} {cell_label(m, c)}" for m, c in cells)],
-                          kinds)
+                          kinds, widths)
     keys = [c.key for _, c in cells]
     column = {key: i for i, key in enumerate(keys)}
     percent = [i for i, (m, _) in enumerate(cells) if m.value_type == "percent"]
@@ -271,8 +271,7 @@ def _detail(book: Book, rollup: Rollup, cells: list) -> None:
                    *figures)
 
     sheet.rows(rows(), kinds)
-    sheet.finish(header_row=header, widths=(*(w for _, _, w in DETAIL_FIXED), *[12] * len(cells)), freeze_cols=1,
-                 filter_rows=(header, sheet.next_row - 1))
+    sheet.finish(header_row=header, widths=widths, freeze_cols=1, filter_rows=(header, sheet.next_row - 1))
 
 
 def generated_filename(params: RollupParams, now: datetime | None = None) -> str:

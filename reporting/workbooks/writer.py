@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -47,6 +48,7 @@ NUMERIC_KINDS = {"int", "number", "currency", "rate", "total_int", "total_number
 TEXT_KINDS = ("text", "bold", "wrap", "title", "header", "header_num", "total_text")
 HEADER_HEIGHT = 48  # points: three lines of a wrapped column heading
 LINE_HEIGHT = 15
+MAX_ROW_HEIGHT = 409  # points: Excel's limit
 PAGE_WIDTH_CHARS = 220  # wider sheets print across pages instead of shrinking to one page width
 
 
@@ -191,10 +193,15 @@ class Sheet:
         self.next_row = r
         self.width = max(self.width, len(kinds))
 
-    def header(self, labels: Sequence[str], kinds: Sequence[str]) -> int:
-        """A heading row: headings over numbers are right-aligned like their numbers."""
-        return self.row(labels, ["header_num" if k in NUMERIC_KINDS else "header" for k in kinds],
-                        height=HEADER_HEIGHT)
+    def header(self, labels: Sequence[str], kinds: Sequence[str], widths: Sequence[float] | None = None) -> int:
+        """A heading row: headings over numbers are right-aligned like their numbers. With the
+        column widths, the row is as tall as the longest wrapped heading (no spreadsheet grows a
+        row written in constant-memory mode, so a long heading would otherwise be cut)."""
+        height = HEADER_HEIGHT
+        if widths:
+            lines = max(len(textwrap.wrap(label, max(1, int(width * 0.9)))) for label, width in zip(labels, widths))
+            height = min(MAX_ROW_HEIGHT, max(HEADER_HEIGHT, LINE_HEIGHT * lines + 4))
+        return self.row(labels, ["header_num" if k in NUMERIC_KINDS else "header" for k in kinds], height=height)
 
     def finish(self, *, header_row: int | None, widths: Sequence[float], freeze_cols: int = 0,
                filter_rows: tuple[int, int] | None = None, landscape: bool = True, repeat_header: bool = True) -> None:
