@@ -2,8 +2,9 @@
 # Sourced by scripts/test.sh and scripts/bench.sh: a throwaway PostgreSQL cluster on a free port of
 # 127.0.0.1 (trust authentication), in temporary directories removed by pg_stop.
 #   pg_start LOGDIR   initdb and start; sets pg_port (initdb's output goes to LOGDIR/initdb.log).
-#                     Tests run without durability (fsync, synchronous_commit and full-page writes
-#                     off: nothing of a throwaway test database needs to survive a crash);
+#                     Tests run without durability (fsync and full-page writes off: nothing of a
+#                     throwaway test database needs to survive a crash; synchronous_commit stays
+#                     on, the default, which the ledger's tests rely on);
 #                     PG_DURABLE=1 keeps PostgreSQL's defaults, as in production (benchmarks).
 #   as_pg psql ...    run a PostgreSQL client as the postgres user (runuser when we are root)
 #   pg_stop           stop the cluster and remove its directories (safe to call when not started)
@@ -33,7 +34,7 @@ pg_start() {  # logdir
     >"$logdir/initdb.log" 2>&1 || { cat "$logdir/initdb.log" >&2; return 1; }
   local options="-k $pgsock -p $pg_port -c listen_addresses=127.0.0.1"
   if [ "${PG_DURABLE:-0}" != 1 ]; then
-    options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    options="$options -c fsync=off -c full_page_writes=off"
   fi
   as_pg "$pg_bin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -t 60 -o "$options" \
     start >/dev/null || { cat "$pgdata/server.log" >&2; return 1; }

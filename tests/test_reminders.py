@@ -346,3 +346,33 @@ def test_scan_records_exactly_what_the_plan_says_for_every_due_date(app):
             got = {r.kind: r.status for r in rows if r.report_id == report.id and r.recipient_id == recipient.id}
             expected = {k: "skipped" for k in plan.superseded} | ({plan.current: "pending"} if plan.current else {})
             assert got == expected, (due, audience)
+
+
+def test_marks_commit_without_flush_wait_only_while_marking(world, smtp, monkeypatch):
+    """On PostgreSQL the marking connection has synchronous_commit off while it marks, and gives
+    it back reset; on SQLite nothing changes (its WAL commits never wait for an fsync anyway)."""
+    seen = []
+    real_mark = ledger._mark
+
+    def mark_and_look(conn, ledger_id, **values):
+        if conn.dialect.name == "postgresql":
+            seen.append(conn.exec_driver_sql("SHOW synchronous_commit").scalar_one())
+        return real_mark(conn, ledger_id, **values)
+
+    postgresql = db.engine.dialect.name == "postgresql"
+    if postgresql:  # the server's default (scripts/pg.sh keeps it), so "off" below is the ledger's doing
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "on"
+    monkeypatch.setattr(ledger, "_mark", mark_and_look)
+    scan(DUE - timedelta(days=14))
+    assert len(smtp.messages) == 2
+    if postgresql:
+        assert seen == ["off", "off"]
+        db.session.close()
+        pooled = [db.engine.connect() for _ in range(db.engine.pool.checkedin())]  # the marking one among them
+        try:
+            assert len(pooled) >= 1
+            assert [c.exec_driver_sql("SHOW synchronous_commit").scalar_one() for c in pooled] == ["on"] * len(pooled)
+        finally:
+            for conn in pooled:
+                conn.close()
