@@ -376,3 +376,20 @@ def test_marks_commit_without_flush_wait_only_while_marking(world, smtp, monkeyp
         finally:
             for conn in pooled:
                 conn.close()
+
+
+def test_officer_sees_every_reminder_of_the_report_on_the_review_page(world, smtp, app):
+    from tests.conftest import login
+    from tests.factories import PASSWORD
+
+    world["editor"].active = False
+    db.session.commit()
+    scan(DUE - timedelta(days=7))
+    officer = login(app.test_client(), world["officer"].email, PASSWORD)
+    page = officer.get(f"/review/reports/{world['report'].id}").get_data(as_text=True)
+    log = page[page.index('id="reminder-log-heading"'):]
+    assert "7 days before the due date" in log
+    assert "certifier@harbor.test" in log and ">Sent<" in log
+    assert "editor@harbor.test" in log and ">Skipped<" in log and "recipient inactive" in log
+    grantee = login(app.test_client(), world["certifier"].email, PASSWORD)
+    assert grantee.get(f"/review/reports/{world['report'].id}").status_code == 403  # officers and admins only

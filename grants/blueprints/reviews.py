@@ -21,7 +21,7 @@ from grants.measures import CUMULATIVE_NARRATIVE, NARRATIVES, Cell, MeasureSpec
 from grants.models import GRANTEE_ROLES, ReportVersion
 from grants.periods import eastern_today
 from grants.security import roles_required
-from grants.services import access, grantee_home
+from grants.services import access, grantee_home, notifications
 from grants.services import extensions as extension_service
 from grants.services import reports as report_service
 from grants.services.portfolio import PortfolioFilters, load_portfolio
@@ -96,7 +96,8 @@ def _render_review(report, status: int = 200, **given):
         history=report_service.history(report), remarks=report_service.visible_remarks(report, user),
         versions=visible_versions(report, user), extensions=extensions, pending=pending,
         decision_form=decision_form, can_act=access.can_review(user, report), allowed=report_service.ALLOWED_FROM,
-        deadline=grantee_home.deadline_for(report), **_lock_forms(report, **given),
+        deadline=grantee_home.deadline_for(report), reminders=notifications.reminder_log(report),
+        **_lock_forms(report, **given),
     ), status
 
 

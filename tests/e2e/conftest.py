@@ -58,12 +58,14 @@ class LiveServer:
 def live_server(app_config):
     """The app with CSRF enabled and the demo data, served on a free local port in a thread."""
     from grants.demo import seed
+    from schedules.jobs import run_job
 
     config = type("E2EConfig", (app_config,), {"WTF_CSRF_ENABLED": True})
     app = create_app(config)
     with app.app_context():
         seed()
         db.session.commit()
+        run_job("deadline-scan")  # reminders in the ledger: the review pages show their log
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from grants.extensions import db
-from grants.models import ExtensionRequest, Grant, Report, User
+from grants.models import ExtensionRequest, Grant, NotificationLedger, Report, User
 from tests.access_routes import EMAILS, MATRIX, OK
 from tests.e2e.conftest import axe_check, screenshot, sign_in
 
@@ -46,9 +46,11 @@ def _ids(app) -> dict:
             by_status.setdefault(r.status, r)
         draft = by_status.get("draft") or by_status["not_started"]
         extension = db.session.scalar(select(ExtensionRequest).where(ExtensionRequest.status == "pending"))
+        reminded = db.session.scalar(select(NotificationLedger.report_id).join(Report).join(Grant)
+                                     .where(Grant.officer_id == officer.id).limit(1))
         ids = {"report": by_status["submitted"].id, "draft": draft.id, "accepted": by_status["accepted"].id,
                "grant": by_status["submitted"].grant_id, "community": by_status["submitted"].grant.community_id,
-               "extension": extension.id}
+               "extension": extension.id, "reminded": reminded}
         db.session.remove()
     return ids
 
@@ -110,6 +112,12 @@ def test_every_page_for_every_role_is_accessible_and_valid_html(new_page, live_s
         assert response.status < 400, f"{path} as {actor}: {response.status}"
         axe_check(page)
         saved.append(_save(tmp_path, actor, path, page.content()))
+
+    page = page_for("officer")  # a review page with its reminder log filled in (the live server ran a scan)
+    page.goto(f"/review/reports/{ids['reminded']}")
+    assert page.locator("section.app-reminder-log tbody tr").count() > 0
+    axe_check(page)
+    saved.append(_save(tmp_path, "officer", "/review/reports/reminded", page.content()))
 
     for actor, template, button in ERROR_STATES:
         page = page_for(actor)
