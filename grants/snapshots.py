@@ -28,6 +28,11 @@ class SnapshotUnavailable(RuntimeError):
     """Other connections kept committing while the readers were being pinned."""
 
 
+def can_share_snapshot(engine: Engine) -> bool:
+    """False for an in-memory SQLite database: each connection would open a database of its own."""
+    return engine.dialect.name == "postgresql" or engine.url.database not in (None, "", ":memory:")
+
+
 @contextmanager
 def snapshot_readers(engine: Engine, n: int) -> Iterator[list[Connection]]:
     """`n` connections in read transactions on one snapshot; rolled back and closed afterwards."""

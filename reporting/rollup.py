@@ -54,7 +54,7 @@ from grants.models import (
 )
 from grants.periods import INTERIM_DUE_DAYS, eastern_today, fiscal_year_of, half_bounds, rates
 from grants.services.timeliness import expected_expr, on_time_expr, submitted_expr, timeliness_expr
-from grants.snapshots import snapshot_readers
+from grants.snapshots import can_share_snapshot, snapshot_readers
 from reporting.suppression import Suppressor
 
 # Percent measure -> the count it is a percent of (its weight in a mean across reports).
@@ -336,10 +336,10 @@ def _rows(stmt):
 
 def _read_all(units: dict[str, Callable[[], object]], parallel: bool) -> dict[str, object]:
     """Run a roll-up's independent reads: one after the other in the session's transaction, or
-    (parallel) at the same time on READERS connections that read one snapshot (grants.snapshots:
-    committed data only). The database works on several cores meanwhile; the units come heaviest
+    (parallel, on any database but an in-memory SQLite one) at the same time on READERS
+    connections that read one snapshot (grants.snapshots: committed data only). The database works on several cores meanwhile; the units come heaviest
     first, so the longest starts at once."""
-    if not parallel:
+    if not (parallel and can_share_snapshot(db.engine)):
         return {name: unit() for name, unit in units.items()}
     with snapshot_readers(db.engine, READERS) as readers:
         free: Queue[Connection] = Queue()

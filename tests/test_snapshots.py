@@ -91,6 +91,14 @@ def test_readers_in_a_writing_job_do_not_wait_for_the_write_lock(app):
         writer.close()
 
 
+def test_an_in_memory_database_is_read_on_one_connection():
+    from sqlalchemy import create_engine
+
+    assert not snapshots.can_share_snapshot(create_engine("sqlite://"))
+    assert snapshots.can_share_snapshot(create_engine("sqlite:////tmp/some.sqlite"))
+    assert snapshots.can_share_snapshot(create_engine("postgresql+psycopg://u@h/db"))
+
+
 def test_snapshot_identifiers_are_checked_before_use():
     assert snapshots._snapshot_id("00000003-0000001B-1") == "00000003-0000001B-1"
     with pytest.raises(ValueError):
