@@ -18,7 +18,7 @@ from werkzeug.routing import BuildError
 
 from grants.errors import NotFound
 from grants.extensions import db, insert_ignoring_conflicts
-from grants.models import GRANTEE_ROLES, Grant, NotificationLedger, Organization, Program, Report, UserMessage, utcnow
+from grants.models import Grant, NotificationLedger, Organization, Program, Report, UserMessage, utcnow
 from grants.periods import rates
 from grants.services.reports import STATUS_LABELS as REPORT_STATUS_LABELS
 from grants.services.timeliness import expected_expr, on_time_expr, submitted_expr, timeliness_expr
@@ -104,10 +104,6 @@ def reminder_phrase(kind: str) -> str:
     if days == 0:
         return "due today"
     return f"{days} day{'s' if days != 1 else ''} overdue"
-
-
-def audience_of(role: str) -> str:
-    return "grantee" if role in GRANTEE_ROLES else "officer"
 
 
 def why_you_receive(role: str, organization: str, award_number: str) -> str:

@@ -56,10 +56,6 @@ class WorkbookTooLarge(ValueError):
     """A sheet would exceed Excel's row or column limit."""
 
 
-def is_formula_like(text: str) -> bool:
-    return text.startswith(FORMULA_TRIGGERS)
-
-
 def excel_datetime(value: datetime) -> datetime:
     """An instant as Eastern wall-clock time (Excel has no time zones)."""
     return value.astimezone(EASTERN).replace(tzinfo=None)
