@@ -94,6 +94,18 @@ def test_request_is_refused_for_submitted_accepted_or_excused_reports(app, world
     assert pending_of(report) is None
 
 
+def test_the_report_page_offers_an_extension_only_when_one_can_be_asked_for(app, world):
+    report = world.report(OVERDUE)
+    page = client_for(app, world.certifier).get(f"/reports/{report.id}")
+    assert "Request an extension" in page.get_data(as_text=True)
+    file_report(report, world.certifier)
+    report_service.return_report(report, world.officer, "Please fix CLI-01.", TODAY.date() + timedelta(days=14))
+    db.session.commit()
+    assert report.status == "returned"  # being revised, but submitted once: no extension any more
+    page = client_for(app, world.certifier).get(f"/reports/{report.id}")
+    assert "Request an extension" not in page.get_data(as_text=True)
+
+
 def test_editors_cannot_request_and_other_organizations_get_404(app, world):
     report = world.report(OVERDUE)
     assert client_for(app, world.editor).get(f"/reports/{report.id}/extension").status_code == 403

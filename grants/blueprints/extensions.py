@@ -58,8 +58,7 @@ def extension_request(report_id: int):
     return render_template(
         "extensions/request.html", report=report, grant=report.grant, form=form,
         requests=extension_service.requests_for(report), pending=extension_service.pending_request(report),
-        deadline=grantee_home.deadline_for(report), closed=report.status in extension_service.CLOSED_STATUSES
-        or report.first_submitted_at is not None,
+        deadline=grantee_home.deadline_for(report), closed=not extension_service.is_extendable(report),
     ), status
 
 

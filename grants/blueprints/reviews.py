@@ -18,7 +18,7 @@ from grants import web
 from grants.errors import NotFound, ValidationFailed
 from grants.extensions import db
 from grants.measures import CUMULATIVE_NARRATIVE, NARRATIVES, Cell, MeasureSpec
-from grants.models import GRANTEE_ROLES, ReportVersion
+from grants.models import GRANTEE_ROLES
 from grants.periods import eastern_today
 from grants.security import roles_required
 from grants.services import access, grantee_home, notifications
@@ -94,7 +94,7 @@ def _render_review(report, status: int = 200, **given):
         "reviews/review.html", report=report, grant=report.grant, version=version,
         state=report_service.load_state(report, version) if version is not None else None,
         history=report_service.history(report), remarks=report_service.visible_remarks(report, user),
-        versions=visible_versions(report, user), extensions=extensions, pending=pending,
+        versions=report_service.visible_versions(report, user), extensions=extensions, pending=pending,
         decision_form=decision_form, can_act=access.can_review(user, report), allowed=report_service.ALLOWED_FROM,
         deadline=grantee_home.deadline_for(report), reminders=notifications.reminder_log(report),
         **_lock_forms(report, **given),
@@ -198,14 +198,6 @@ def report_amend(report_id: int):
                            status_label=report_service.STATUS_LABELS[report.status]), status
 
 
-def visible_versions(report, user) -> list[ReportVersion]:
-    """Versions the user may compare: the organization sees its drafts, others only filed ones."""
-    versions = report_service.versions(report)
-    if user.role in GRANTEE_ROLES:
-        return versions
-    return [v for v in versions if v.status != "draft"]
-
-
 @dataclass
 class ComparedCell:
     spec: MeasureSpec
@@ -223,7 +215,7 @@ class ComparedCell:
 def report_compare(report_id: int):
     user = _user()
     report = access.get_report(user, report_id)
-    versions = visible_versions(report, user)
+    versions = report_service.visible_versions(report, user)
     by_number = {v.number: v for v in versions}
     numbers = sorted(by_number)
 

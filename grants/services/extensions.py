@@ -38,8 +38,13 @@ def requests_for(report: Report) -> list[ExtensionRequest]:
     ))
 
 
+def is_extendable(report: Report) -> bool:
+    """A due date can move only before the report is first submitted (and unless it is excused)."""
+    return report.status not in CLOSED_STATUSES and report.first_submitted_at is None
+
+
 def _require_extendable(report: Report) -> None:
-    if report.status in CLOSED_STATUSES or report.first_submitted_at is not None:
+    if not is_extendable(report):
         state = "excused" if report.status == "excused" else "already submitted"
         raise InvalidTransition(f"This report cannot be extended: it is {state}.")
 

@@ -18,7 +18,17 @@ from grants.errors import InvalidTransition, StaleEdit, ValidationFailed
 from grants.extensions import db
 from grants.formatting import fmt_datetime
 from grants.measures import CUMULATIVE_NARRATIVE, NARRATIVES, MeasureSpec
-from grants.models import MeasureSetItem, Remark, Report, ReportTransition, ReportValue, ReportVersion, User, utcnow
+from grants.models import (
+    GRANTEE_ROLES,
+    MeasureSetItem,
+    Remark,
+    Report,
+    ReportTransition,
+    ReportValue,
+    ReportVersion,
+    User,
+    utcnow,
+)
 from grants.periods import eastern_today
 from grants.services import access
 from grants.validation import CheckResult, check_values, clean_text, submission_problems
@@ -429,3 +439,11 @@ def versions(report: Report) -> list[ReportVersion]:
     return list(db.session.scalars(
         select(ReportVersion).where(ReportVersion.report_id == report.id).order_by(ReportVersion.number)
     ))
+
+
+def visible_versions(report: Report, user: User) -> list[ReportVersion]:
+    """Versions the user may see and compare: the organization sees its drafts, others only filed ones."""
+    found = versions(report)
+    if user.role in GRANTEE_ROLES:
+        return found
+    return [v for v in found if v.status != "draft"]
