@@ -337,8 +337,8 @@ def _rows(stmt):
 def _read_all(units: dict[str, Callable[[], object]], parallel: bool) -> dict[str, object]:
     """Run a roll-up's independent reads: one after the other in the session's transaction, or
     (parallel, on any database but an in-memory SQLite one) at the same time on READERS
-    connections that read one snapshot (grants.snapshots: committed data only). The database works on several cores meanwhile; the units come heaviest
-    first, so the longest starts at once."""
+    connections that read one snapshot (grants.snapshots: committed data only). The database
+    works on several cores meanwhile; the units come heaviest first, so the longest starts at once."""
     if not (parallel and can_share_snapshot(db.engine)):
         return {name: unit() for name, unit in units.items()}
     with snapshot_readers(db.engine, READERS) as readers:
@@ -505,7 +505,8 @@ def build_rollup(params: RollupParams, *, trend: bool = True, detail: bool = Fal
     last = params.fiscal_year or fiscal_year_of(params.on)
     units: dict[str, Callable[[], object]] = {}
     if detail:
-        units["detail"] = lambda: detail_values(params)
+        people_codes = {m.code for m in measures if is_people_cell(m)}
+        units["detail"] = lambda: detail_values(params, people_codes)
     # Communities and states show measure totals only: their grain needs no breakdown category.
     units["grain"] = lambda: _grouped(params, [Grant.program_id, Grant.community_id], [], measures, totals_only=True)
     if not totals_only:  # programs show every breakdown category: grouped by program alone
@@ -647,10 +648,11 @@ def _json_object(key, value):
     return func.json_group_object(key, value)
 
 
-def detail_values(params: RollupParams) -> tuple[list[DetailRow], list[tuple]]:
+def detail_values(params: RollupParams, people_codes: set[str]) -> tuple[list[DetailRow], list[tuple]]:
     """Every report in scope with the values of its counted version (the Detail rows), and
-    (report id, program, community id, cell key, value) of every counted people count in them
-    (the suppression's report-level cells), from one read of the values.
+    (report id, program, community id, cell key, value) of every counted value of the measures
+    `people_codes` (people counts: the suppression's report-level cells), from one read of the
+    values.
 
     People counts come in period, report, cell order, so the suppression's choices do not depend
     on the order the database happens to return rows in.
@@ -664,8 +666,6 @@ def detail_values(params: RollupParams) -> tuple[list[DetailRow], list[tuple]]:
     by_report = {report_id: json.loads(cells) if isinstance(cells, str) else cells
                  for report_id, cells in _driver_rows(values)}
 
-    people_codes = set(_connection().scalars(select(MeasureDefinition.code).where(
-        MeasureDefinition.people_count.is_(True), MeasureDefinition.value_type == "count")))
     people_keys = sorted(cell for cell in set().union(*by_report.values()) if cell.split(".", 1)[0] in people_codes)
     details = [DetailRow._make((*row[:15], by_report.get(row[0]) or {})) for row in reports]
     people: list[tuple] = []
@@ -680,7 +680,7 @@ def detail_values(params: RollupParams) -> tuple[list[DetailRow], list[tuple]]:
 
 def detail_people_values(params: RollupParams) -> list[tuple]:
     """(report id, program, community id, cell key, value) of every counted people count."""
-    return detail_values(params)[1]
+    return detail_values(params, {m.code for m in measures_in_scope(params) if is_people_cell(m)})[1]
 
 
 def detail_count(params: RollupParams) -> int:
