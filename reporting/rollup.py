@@ -501,6 +501,7 @@ def build_rollup(params: RollupParams, *, trend: bool = True, detail: bool = Fal
     categories and codes limits the measures (the dashboard shows a few totals only); parallel runs
     the reads at the same time on connections sharing one snapshot (`_read_all`: the workbook).
     """
+    params = replace(params, today=params.on)  # one "today" for every read, whatever the clock does meanwhile
     measures = [m for m in measures_in_scope(params) if codes is None or m.code in codes]
     last = params.fiscal_year or fiscal_year_of(params.on)
     units: dict[str, Callable[[], object]] = {}

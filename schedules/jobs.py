@@ -76,6 +76,7 @@ def _send_digests(lease: lock.Lease, recipients, make, attachments: tuple[Attach
             if rendered is None or not user.active or _delivered(user, rendered.subject):
                 counts["skipped"] += 1
                 continue
+            db.session.commit()  # no transaction open while the mail goes (on SQLite it holds the write lock)
             try:
                 mailer.send(build_message(user.email, rendered.subject, rendered.text, rendered.html,
                                           attachments=attachments))
@@ -139,7 +140,8 @@ def rollup_workbook(lease: lock.Lease) -> dict[str, int]:
     leaders = db.session.scalars(select(User).where(User.role == "leadership").order_by(User.id)).all()
     if not any(user.active and not _delivered(user, subject) for user in leaders):
         return {"sent": 0, "skipped": len(leaders), "failed": 0}
-    params = RollupParams(fiscal_year=default_fiscal_year(today))
+    db.session.commit()  # the build reads on connections of its own
+    params = RollupParams(fiscal_year=default_fiscal_year(today), today=today)
     with tempfile.TemporaryFile() as stream:
         workbooks.build("rollup", params, stream)
         stream.seek(0)

@@ -21,9 +21,25 @@ How a reminder goes out exactly once, whatever restarts, retries or duplicate sc
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, String, and_, bindparam, case, cast, exists, literal, or_, select, union_all, update
+from sqlalchemy import (
+    Connection,
+    Date,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from grants.extensions import db, insert_ignoring_conflicts
@@ -214,8 +230,10 @@ def send_pending(lease=None, now: datetime | None = None) -> dict[str, int]:
             db.session.commit()  # the in-app copies are there before any mail goes
             with _marking_connection() as conn:
                 for row, rendered in batch:
-                    with conn.begin():
-                        _deliver(conn, mailer, row, rendered, counts)
+                    # The mark's statement begins the transaction (after the send: on SQLite the
+                    # write lock is not held while the mail goes), and this commit ends it.
+                    _deliver(conn, mailer, row, rendered, counts)
+                    conn.commit()
             if lease is not None:
                 lease.keep_alive()
     return counts
@@ -228,26 +246,22 @@ def _render(row):
         return exc
 
 
-class _marking_connection:  # noqa: N801 - a context manager
+@contextmanager
+def _marking_connection() -> Iterator[Connection]:
     """A Core connection for the marks; on PostgreSQL in autocommit without waiting for the WAL
     flush (both undone before the connection goes back to the pool)."""
-
-    def __enter__(self):
-        self.conn = conn = db.engine.connect()
-        self.postgresql = conn.dialect.name == "postgresql"
-        if self.postgresql:
+    conn = db.engine.connect()
+    postgresql = conn.dialect.name == "postgresql"
+    try:
+        if postgresql:
             conn.exec_driver_sql("SET synchronous_commit = off")
             conn.commit()
-            return conn.execution_options(isolation_level="AUTOCOMMIT")
-        return conn
-
-    def __exit__(self, *exc) -> None:
-        conn = self.conn
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
+    finally:
         try:
-            if self.postgresql and not conn.invalidated:
-                conn.rollback()
-                conn.exec_driver_sql("RESET synchronous_commit")
-                conn.commit()
+            if postgresql and not conn.invalidated:
+                conn.exec_driver_sql("RESET synchronous_commit")  # autocommit: takes effect at once
         finally:
             conn.close()
 

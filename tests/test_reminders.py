@@ -393,3 +393,28 @@ def test_officer_sees_every_reminder_of_the_report_on_the_review_page(world, smt
     assert "editor@harbor.test" in log and ">Skipped<" in log and "recipient inactive" in log
     grantee = login(app.test_client(), world["certifier"].email, PASSWORD)
     assert grantee.get(f"/review/reports/{world['report'].id}").status_code == 403  # officers and admins only
+
+
+
+def test_no_database_write_lock_is_held_while_a_message_goes(world, smtp, monkeypatch):
+    """On SQLite a job's transactions take the write lock when they begin: a message must go out
+    with no transaction open, so web requests can save meanwhile (on PostgreSQL nothing locks)."""
+    real_build = ledger.build_message
+    writes = []
+
+    def build_and_try_a_write(*args, **kwargs):
+        raw = db.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            if db.engine.dialect.name == "sqlite":
+                cursor.execute("PRAGMA busy_timeout=0")
+                cursor.execute("BEGIN IMMEDIATE")  # fails at once if another connection holds the lock
+            writes.append("ok")
+        finally:
+            raw.rollback()
+            raw.close()
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(ledger, "build_message", build_and_try_a_write)
+    scan(DUE - timedelta(days=14))
+    assert writes == ["ok", "ok"] and len(smtp.messages) == 2

@@ -9,6 +9,7 @@ import gc
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
+from grants.extensions import sqlite_write_intent
 from reporting.rollup import RollupParams
 from reporting.workbooks.rollup import build_rollup_workbook
 from reporting.workbooks.writer import WorkbookTooLarge
@@ -37,8 +38,12 @@ def build(name: str, params: RollupParams | Mapping | None, stream) -> None:
         builder = WORKBOOKS[name]
     except KeyError:
         raise KeyError(f"Unknown workbook {name!r}; known: {', '.join(sorted(WORKBOOKS))}") from None
-    with _cyclic_gc_paused():
-        builder(params_from(params), stream)
+    token = sqlite_write_intent.set(False)  # a build only reads: even in a job it takes no write lock
+    try:
+        with _cyclic_gc_paused():
+            builder(params_from(params), stream)
+    finally:
+        sqlite_write_intent.reset(token)
 
 
 @contextmanager
