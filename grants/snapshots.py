@@ -41,11 +41,16 @@ def snapshot_readers(engine: Engine, n: int) -> Iterator[list[Connection]]:
     try:
         yield readers
     finally:
-        for conn in readers:
-            try:
-                conn.rollback()
-            finally:
-                conn.close()
+        _close(readers)
+
+
+def _close(readers: list[Connection]) -> None:
+    """Close every connection (closing rolls its transaction back), even when one fails."""
+    for conn in readers:
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001, S110 - the others are closed all the same
+            pass
 
 
 def _pg_readers(engine: Engine, n: int) -> list[Connection]:
@@ -61,8 +66,7 @@ def _pg_readers(engine: Engine, n: int) -> list[Connection]:
                 conn.execute(text(f"SET TRANSACTION SNAPSHOT '{_snapshot_id(snapshot)}'"))  # takes no parameters
                 conn.exec_driver_sql("SET TRANSACTION READ ONLY")
     except BaseException:
-        for conn in readers:
-            conn.close()
+        _close(readers)
         raise
     return readers
 
@@ -79,15 +83,20 @@ def _sqlite_readers(engine: Engine, n: int) -> list[Connection]:
     try:
         for _ in range(PIN_ATTEMPTS):
             before = _data_version(watch)
-            # read_only: a deferred BEGIN even in a writing request or job (grants._sqlite_begin)
-            readers = [engine.connect().execution_options(read_only=True) for _ in range(n)]
-            for conn in readers:  # BEGIN, then a read of the file: the snapshot is taken here
-                conn.exec_driver_sql("SELECT count(*) FROM sqlite_schema").all()
-            if _data_version(watch) == before:
+            readers: list[Connection] = []
+            try:
+                for _ in range(n):
+                    # read_only: a deferred BEGIN even in a writing request or job (grants._sqlite_begin)
+                    conn = engine.connect().execution_options(read_only=True)
+                    readers.append(conn)
+                    conn.exec_driver_sql("SELECT count(*) FROM sqlite_schema").all()  # the snapshot is taken here
+                pinned = _data_version(watch) == before
+            except BaseException:
+                _close(readers)
+                raise
+            if pinned:
                 return readers
-            for conn in readers:
-                conn.rollback()
-                conn.close()
+            _close(readers)
         raise SnapshotUnavailable(f"the database changed during each of {PIN_ATTEMPTS} attempts")
     finally:
         watch.close()

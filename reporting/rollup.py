@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -54,7 +55,7 @@ from grants.models import (
 )
 from grants.periods import INTERIM_DUE_DAYS, eastern_today, fiscal_year_of, half_bounds, rates
 from grants.services.timeliness import expected_expr, on_time_expr, submitted_expr, timeliness_expr
-from grants.snapshots import can_share_snapshot, snapshot_readers
+from grants.snapshots import SnapshotUnavailable, can_share_snapshot, snapshot_readers
 from reporting.suppression import Suppressor
 
 # Percent measure -> the count it is a percent of (its weight in a mean across reports).
@@ -337,11 +338,19 @@ def _rows(stmt):
 def _read_all(units: dict[str, Callable[[], object]], parallel: bool) -> dict[str, object]:
     """Run a roll-up's independent reads: one after the other in the session's transaction, or
     (parallel, on any database but an in-memory SQLite one) at the same time on READERS
-    connections that read one snapshot (grants.snapshots: committed data only). The database
-    works on several cores meanwhile; the units come heaviest first, so the longest starts at once."""
-    if not (parallel and can_share_snapshot(db.engine)):
+    connections that read one snapshot (grants.snapshots: committed data only; when the data
+    keeps changing, one after the other after all). The database works on several cores
+    meanwhile; the units come heaviest first, so the longest starts at once."""
+    def one_after_the_other() -> dict[str, object]:
         return {name: unit() for name, unit in units.items()}
-    with snapshot_readers(db.engine, READERS) as readers:
+
+    if not (parallel and can_share_snapshot(db.engine)):
+        return one_after_the_other()
+    with ExitStack() as stack:
+        try:
+            readers = stack.enter_context(snapshot_readers(db.engine, READERS))
+        except SnapshotUnavailable:  # the data kept changing: read it in the session's transaction
+            return one_after_the_other()
         free: Queue[Connection] = Queue()
         for conn in readers:
             free.put(conn)
