@@ -65,7 +65,8 @@ def live_server(app_config):
     with app.app_context():
         seed()
         db.session.commit()
-        run_job("deadline-scan")  # reminders in the ledger: the review pages show their log
+        scan = run_job("deadline-scan")  # reminders in the ledger: the review pages show their log
+        assert scan.outcome == "succeeded", scan.error
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)

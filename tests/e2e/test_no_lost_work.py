@@ -29,7 +29,8 @@ def test_typed_values_are_restored_after_the_browser_loses_the_page(page, live_s
     page.goto(href)
     page.locator("[name=m_CLI_01]").fill("4321")
     page.locator("[name=narrative_accomplishments]").fill("Typed before the crash.")
-    page.wait_for_timeout(1500)  # the autosave is debounced
+    page.wait_for_function(  # the autosave is debounced: wait until it has stored the typed text
+        "() => Object.keys(localStorage).some(k => (localStorage.getItem(k) || '').includes('Typed before the crash.'))")
     page.reload()  # a crash, a lost connection, or a closed tab: nothing was sent to the server
     assert page.locator("[name=m_CLI_01]").input_value() != "4321"
     restore = page.get_by_role("button", name="Restore unsaved changes")
