@@ -143,6 +143,22 @@ def test_programs_and_measures_are_listed_with_their_cells(as_user):
     assert len(api.get("/measures").get_json()) == 21
 
 
+def test_a_program_shows_the_measure_set_in_effect_not_one_that_starts_later(as_user):
+    from grants.models import MeasureSet, MeasureSetItem, Program
+
+    program = db.session.scalar(select(Program).where(Program.code == "YCCR"))
+    in_effect = {s.version: s for s in program.measure_sets}
+    current = max(v for v, s in in_effect.items() if s.effective_from <= eastern_today())
+    first = in_effect[current].items[0].measure_id
+    db.session.add(MeasureSet(program_id=program.id, version=max(in_effect) + 1,
+                              effective_from=eastern_today() + timedelta(days=90),
+                              items=[MeasureSetItem(measure_id=first, position=1)]))
+    db.session.commit()
+    shown = as_user("grantee@demo.test").get("/programs/YCCR").get_json()
+    assert shown["measure_set_version"] == current
+    assert shown["measures"] == [item.measure.code for item in in_effect[current].items]
+
+
 def test_grants_are_scoped_to_what_each_role_may_see(as_user):
     own_org = user("grantee@demo.test").organization_id
     grantee = as_user("grantee@demo.test").get("/grants?per_page=100").get_json()

@@ -9,6 +9,8 @@ from grants.errors import NotFound
 from grants.extensions import db
 from grants.measures import MeasureSpec, categories, dimension_label
 from grants.models import MeasureDefinition, Program
+from grants.periods import eastern_today
+from grants.services.open_periods import current_measure_sets
 
 bp = api_blueprint("api_catalog", "Programs and the measures their reports collect.")
 
@@ -27,8 +29,9 @@ def measure_out(m: MeasureDefinition) -> dict:
     }
 
 
-def program_out(p: Program) -> dict:
-    current = p.measure_sets[-1] if p.measure_sets else None
+def program_out(p: Program, current_sets: dict[int, int]) -> dict:
+    """The program with the measure set in effect today (the one new reports are opened on)."""
+    current = next((s for s in p.measure_sets if s.id == current_sets.get(p.id)), None)
     return {
         "code": p.code, "name": p.name, "funding_office": p.funding_office,
         "reporting_frequency": p.reporting_frequency, "measure_set_version": current.version if current else None,
@@ -41,7 +44,8 @@ def program_out(p: Program) -> dict:
 @bp.response(200, ProgramSchema(many=True))
 def program_list():
     """Every program, with the measures its current measure set collects."""
-    return [program_out(p) for p in db.session.scalars(select(Program).order_by(Program.code))]
+    current = current_measure_sets(eastern_today())
+    return [program_out(p, current) for p in db.session.scalars(select(Program).order_by(Program.code))]
 
 
 @bp.route("/programs/<string:code>")
@@ -52,7 +56,7 @@ def program_read(code: str):
     program = db.session.scalar(select(Program).where(Program.code == code.upper()[:20]))
     if program is None:
         raise NotFound("We could not find that program.")
-    return program_out(program)
+    return program_out(program, current_measure_sets(eastern_today()))
 
 
 @bp.route("/measures")

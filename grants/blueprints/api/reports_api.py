@@ -32,7 +32,7 @@ from grants.blueprints.api.schemas import (
 )
 from grants.errors import StaleEdit, ValidationFailed
 from grants.extensions import db
-from grants.models import Grant, Program, Report, ReportVersion
+from grants.models import GRANTEE_ROLES, Grant, Program, Report, ReportVersion
 from grants.periods import eastern_today, timeliness
 from grants.services import access, grantee_home
 from grants.services import reports as report_service
@@ -43,7 +43,6 @@ bp = api_blueprint("api_reports", "Reports, their values and narratives, and the
 bp.register_error_handler(StaleDataError, lambda exc: error_response(
     412, "The report changed while you were saving it. Read it again and retry.", {}))
 
-GRANTEES = ("grantee_editor", "grantee_certifier")
 IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
             "description": "The ETag of the report as you read it (GET /reports/{report_id})."}
 IF_MATCH_OPTIONAL = {**IF_MATCH, "required": False,
@@ -78,13 +77,12 @@ def report_out(report: Report, user) -> dict:
     if version is not None:
         state = report_service.load_state(report, version)
         specs, raw, check = state.specs, state.raw, state.check
-    else:
-        specs, raw = report_service.report_specs(report), {}
-        check = report_service.evaluate(report, raw, specs)
+    else:  # nothing entered yet: nothing to check
+        specs, raw, check = report_service.report_specs(report), {}, None
     values = []
     for spec in specs:
         for cell in spec.cells:
-            number = check.values.get(cell.key)
+            number = check.values.get(cell.key) if check else None
             values.append({
                 "key": cell.key, "measure": cell.measure, "dimension": cell.dimension, "category": cell.category,
                 "label": cell_label(spec, cell), "value_type": spec.value_type, "raw": raw.get(cell.key, ""),
@@ -103,8 +101,8 @@ def report_out(report: Report, user) -> dict:
         "values": values,
         "narratives": report_service.narratives_of(version),
         "explanations": dict(version.explanations or {}) if version else {},
-        "errors": check.errors if version else {},
-        "warnings": [{"code": w.code, "field": w.field, "message": w.message} for w in check.warnings] if version else [],
+        "errors": check.errors if check else {},
+        "warnings": [{"code": w.code, "field": w.field, "message": w.message} for w in check.warnings] if check else [],
     })
     return out
 
@@ -229,7 +227,7 @@ def report_values_put(body: dict, report_id: int):
 @bp.route("/reports/<int:report_id>/submit", methods=["POST"])
 @documented(bp, 403, 404, 409, 412, 422)
 @bp.doc(parameters=[IF_MATCH_OPTIONAL])
-@roles(*GRANTEES)
+@roles(*GRANTEE_ROLES)
 @bp.arguments(SubmitSchema, example=SUBMIT_EXAMPLE)
 @bp.response(200, ReportSchema, headers=ETAG_HEADER)
 def report_submit(body: dict, report_id: int):
