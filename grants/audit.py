@@ -47,7 +47,9 @@ def actor() -> tuple[int | None, str, str, str]:
     if has_request_context():
         from flask_login import current_user
 
-        ip = (request.remote_addr or "")[:64]
+        from grants.security import client_ip
+
+        ip = client_ip()
         user = getattr(g, "api_user", None) or (current_user if current_user and current_user.is_authenticated else None)
         if user is not None:
             user_id, label = user.id, user.email

@@ -7,7 +7,6 @@ from flask import Flask, flash, jsonify, redirect, render_template, request, url
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
-from sqlalchemy import func, select
 
 from grants.errors import DomainError, Forbidden, InvalidTransition, NotFound, StaleEdit, Throttled, ValidationFailed
 from grants.extensions import db
@@ -50,12 +49,9 @@ def nav_items() -> list[NavItem]:
 def _unread_count() -> int:
     if not current_user.is_authenticated:
         return 0
-    from grants.models import UserMessage
+    from grants.services.notifications import unread_count
 
-    return db.session.scalar(
-        select(func.count()).select_from(UserMessage)
-        .where(UserMessage.user_id == current_user.id, UserMessage.read_at.is_(None))
-    ) or 0
+    return unread_count(current_user)
 
 
 def wants_json() -> bool:

@@ -16,8 +16,7 @@ def notification_list():
     page = request.args.get("page", 1, type=int)
     return render_template(
         "notifications/list.html", messages=notifications.user_messages(current_user, page),
-        unread=notifications.unread_count(current_user),
-    )
+    )  # the unread count comes with every page (grants.web's context processor)
 
 
 @bp.route("/notifications/<int:message_id>/read", methods=["POST"])

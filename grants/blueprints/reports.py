@@ -61,7 +61,7 @@ def report_view(report_id: int):
         history=report_service.history(report), versions=report_service.visible_versions(report, current_user),
         deadline=grantee_home.deadline_for(report), can_edit=access.can_edit(current_user, report),
         can_certify=access.can_certify(current_user, report), can_review=access.can_review(current_user, report),
-        extendable=extension_service.is_extendable(report), status_labels=report_service.STATUS_LABELS,
+        extendable=extension_service.is_extendable(report),
     )
 
 

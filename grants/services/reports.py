@@ -89,12 +89,19 @@ def raw_values(version: ReportVersion | None) -> dict[str, str]:
     return {(f"{m}.{d}.{c}" if d else m): raw for m, d, c, raw in rows}
 
 
-def counted_version_id(report: Report):
-    """The version that counts for comparisons: the official one, else the last submitted."""
-    return report.official_version_id or db.session.scalar(
-        select(ReportVersion.id).where(ReportVersion.report_id == report.id, ReportVersion.submitted_at.is_not(None))
-        .order_by(ReportVersion.number.desc()).limit(1)
+def _counted_version():
+    """SQL, per report row: the version that counts for comparisons (the official one, else the
+    last submitted)."""
+    last_submitted = (
+        select(ReportVersion.id).where(ReportVersion.report_id == Report.id, ReportVersion.submitted_at.is_not(None))
+        .order_by(ReportVersion.number.desc()).limit(1).correlate(Report).scalar_subquery()
     )
+    return func.coalesce(Report.official_version_id, last_submitted)
+
+
+def counted_version_id(report: Report):
+    """The version of `report` that counts for comparisons (`_counted_version`)."""
+    return db.session.scalar(select(_counted_version()).where(Report.id == report.id))
 
 
 def previous_report(report: Report) -> Report | None:
@@ -119,15 +126,11 @@ def previous_values(report: Report) -> dict[str, Decimal]:
 
 def prior_expended(report: Report) -> Decimal:
     """FIN-01 summed over the grant's earlier periods (their counted versions)."""
-    earlier = db.session.scalars(
-        select(Report).where(Report.grant_id == report.grant_id, Report.period_start < report.period_start)
-    ).all()
-    ids = [vid for vid in (counted_version_id(r) for r in earlier) if vid]
-    if not ids:
-        return Decimal("0")
+    earlier = select(_counted_version()).where(
+        Report.grant_id == report.grant_id, Report.period_start < report.period_start)
     return db.session.scalar(
         select(func.coalesce(func.sum(ReportValue.value), 0))
-        .where(ReportValue.version_id.in_(ids), ReportValue.measure_code == "FIN-01", ReportValue.dimension == "")
+        .where(ReportValue.version_id.in_(earlier), ReportValue.measure_code == "FIN-01", ReportValue.dimension == "")
     ) or Decimal("0")
 
 
@@ -420,7 +423,8 @@ def add_remark(report: Report, user: User, body: str, visibility: str, expected_
 
 
 def visible_remarks(report: Report, user: User) -> list[Remark]:
-    query = select(Remark).where(Remark.report_id == report.id).order_by(Remark.created_at.desc(), Remark.id.desc())
+    query = select(Remark).where(Remark.report_id == report.id).options(selectinload(Remark.author)) \
+        .order_by(Remark.created_at.desc(), Remark.id.desc())
     if not access.sees_private_remarks(user):
         query = query.where(Remark.visibility == "public")
     return list(db.session.scalars(query))
