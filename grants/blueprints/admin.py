@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from forms import add_service_errors
 from forms.admin import AuditSearchForm, ConfirmForm, UserActiveForm, UserCreateForm, UserFilterForm
 from grants import web
 from grants.errors import ValidationFailed
@@ -47,8 +48,7 @@ def user_create():
                                                form.phone.data or "")
         except ValidationFailed as exc:
             db.session.rollback()
-            for key, messages in exc.errors.items():
-                getattr(form, key).errors = list(getattr(form, key).errors) + messages
+            add_service_errors(form, exc.errors)
         else:
             db.session.commit()
             # Shown in this answer only: a secret never goes into the (readable) session cookie.

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from forms import add_service_errors
 from forms.extensions import ExtensionDecisionForm, ExtensionRequestForm
 from grants import web
 from grants.errors import ValidationFailed
@@ -25,15 +26,6 @@ def _user():
     return current_user._get_current_object()
 
 
-def _errors_to_form(form, errors: dict) -> None:
-    for key, messages in errors.items():
-        field = getattr(form, key, None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = list(field.errors) + list(messages)
-        else:
-            form.form_errors.extend(messages)
-
-
 @bp.route("/reports/<int:report_id>/extension", methods=["GET", "POST"])
 @roles_required("grantee_certifier")
 def extension_request(report_id: int):
@@ -49,7 +41,7 @@ def extension_request(report_id: int):
             except ValidationFailed as exc:
                 db.session.rollback()
                 report = access.get_report(user, report_id)
-                _errors_to_form(form, exc.errors)
+                add_service_errors(form, exc.errors)
             else:
                 db.session.commit()
                 flash(f"Your request for a new due date of {fmt_date(form.requested_date.data)} is sent to your "
@@ -87,7 +79,7 @@ def extension_decide(extension_id: int):
             except ValidationFailed as exc:
                 db.session.rollback()
                 extension = extension_service.get_extension(user, extension_id)
-                _errors_to_form(form, exc.errors)
+                add_service_errors(form, exc.errors)
             else:
                 db.session.commit()
                 flash(f"Extension approved: the report is now due {fmt_date(extension.report.effective_due_date)}."

@@ -12,6 +12,7 @@ from datetime import timedelta
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from forms import add_service_errors
 from forms.extensions import ExtensionDecisionForm
 from forms.review import AcceptForm, AmendmentForm, CompareForm, ExcuseForm, PortfolioFilterForm, RemarkForm, ReturnForm
 from grants import web
@@ -107,17 +108,6 @@ def report_review(report_id: int):
     return _render_review(access.get_report(_user(), report_id))
 
 
-def _field_errors(form, errors: dict, aliases: dict[str, str] | None = None) -> None:
-    """Put a service's per-field errors on the form's fields (unknown keys go to the form)."""
-    aliases = aliases or {}
-    for key, messages in errors.items():
-        field = getattr(form, aliases.get(key, key), None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = list(field.errors) + list(messages)
-        else:
-            form.form_errors.extend(messages)
-
-
 def _act(report_id: int, form_class, form_name: str, action, success: str, aliases=None):
     """Validate the form, run one service action, commit, redirect; or show the page with errors."""
     user = _user()
@@ -130,7 +120,7 @@ def _act(report_id: int, form_class, form_name: str, action, success: str, alias
         except ValidationFailed as exc:
             db.session.rollback()
             report = access.get_report(user, report_id)
-            _field_errors(form, exc.errors, aliases)
+            add_service_errors(form, exc.errors, aliases)
         else:
             db.session.commit()
             flash(success, "success")
@@ -187,7 +177,7 @@ def report_amend(report_id: int):
         except ValidationFailed as exc:
             db.session.rollback()
             report = access.get_report(user, report_id)
-            _field_errors(form, exc.errors)
+            add_service_errors(form, exc.errors)
         else:
             db.session.commit()
             flash("The amendment is open as a new draft. The accepted report stays official until the "
