@@ -11,6 +11,7 @@ from grants.extensions import db
 from grants.models import ExtensionRequest, Grant, Report, ReportVersion, User
 from grants.periods import days_overdue, deadline_phrase, eastern_today, timeliness
 from grants.services.access import GRANTEE_ROLES, grant_scope
+from grants.services.reports import counted_version_ids
 
 ACTIONABLE = ("not_started", "draft", "returned")
 
@@ -81,13 +82,19 @@ def grant_reports(grant: Grant, today: date | None = None) -> list[HomeRow]:
     return [HomeRow(r, deadline_for(r, today), False) for r in reports]
 
 
-def version_for_viewer(report: Report, user: User) -> ReportVersion | None:
-    """Grantees see their working version; everyone else sees only what was submitted."""
+def versions_for_viewer(reports: list[Report], user: User) -> dict[int, ReportVersion | None]:
+    """report id -> the version the user sees: grantees their working version; everyone else only
+    what was submitted (the current version unless it is a draft, else the counted one). Two
+    queries at most, however many reports."""
     if user.role in GRANTEE_ROLES:
-        return report.current_version
-    if report.current_version is not None and report.current_version.status != "draft":
-        return report.current_version
-    return report.official_version or db.session.scalar(
-        select(ReportVersion).where(ReportVersion.report_id == report.id, ReportVersion.submitted_at.is_not(None))
-        .order_by(ReportVersion.number.desc()).limit(1)
-    )
+        return {r.id: r.current_version for r in reports}
+    shown = {r.id: r.current_version for r in reports
+             if r.current_version is not None and r.current_version.status != "draft"}
+    counted = counted_version_ids([r.id for r in reports if r.id not in shown])
+    loaded = {v.id: v for v in db.session.scalars(
+        select(ReportVersion).where(ReportVersion.id.in_(counted.values())))} if counted else {}
+    return {r.id: shown.get(r.id) or loaded.get(counted.get(r.id)) for r in reports}
+
+
+def version_for_viewer(report: Report, user: User) -> ReportVersion | None:
+    return versions_for_viewer([report], user)[report.id]

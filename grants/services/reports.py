@@ -99,9 +99,17 @@ def _counted_version():
     return func.coalesce(Report.official_version_id, last_submitted)
 
 
+def counted_version_ids(report_ids) -> dict[int, int]:
+    """report id -> the id of its version that counts for comparisons (`_counted_version`), for
+    the reports that have one; one query for all of them."""
+    if not report_ids:
+        return {}
+    rows = db.session.execute(select(Report.id, _counted_version()).where(Report.id.in_(report_ids)))
+    return {report_id: version_id for report_id, version_id in rows if version_id is not None}
+
+
 def counted_version_id(report: Report):
-    """The version of `report` that counts for comparisons (`_counted_version`)."""
-    return db.session.scalar(select(_counted_version()).where(Report.id == report.id))
+    return counted_version_ids([report.id]).get(report.id)
 
 
 def previous_report(report: Report) -> Report | None:

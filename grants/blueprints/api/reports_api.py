@@ -154,7 +154,8 @@ def report_list(args: dict):
         query = query.where(Grant.officer_id == user.id)
     items, meta = paginate(query.order_by(Report.effective_due_date.desc(), Report.id.desc()),
                            args["page"], args["per_page"])
-    return {"items": [summary_out(r, grantee_home.version_for_viewer(r, user)) for r in items], "meta": meta}
+    shown = grantee_home.versions_for_viewer(items, user)
+    return {"items": [summary_out(r, shown[r.id]) for r in items], "meta": meta}
 
 
 @bp.route("/reports/<int:report_id>")
