@@ -9,8 +9,10 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from grants.measures import CUMULATIVE_NARRATIVE, NARRATIVE_MAX_LENGTH, NARRATIVES
 from grants.models import REPORT_STATUSES
 from grants.periods import TIMELINESS
+from grants.validation import check_narratives
 
 MAX_ID = 2**31 - 1
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -189,17 +191,18 @@ class WarningSchema(Schema):
     message = fields.String(required=True, metadata=_d("What to explain."))
 
 
-class NarrativesSchema(Schema):
-    narrative_accomplishments = fields.String(
-        validate=validate.Length(max=10_000), metadata=_d("Accomplishments against objectives (required to submit)."))
-    narrative_goals_not_met = fields.String(validate=validate.Length(max=10_000),
-                                            metadata=_d("Goals not met and why."))
-    narrative_developments = fields.String(validate=validate.Length(max=10_000),
-                                           metadata=_d("Significant developments, problems or delays."))
-    narrative_next_period = fields.String(validate=validate.Length(max=10_000),
-                                          metadata=_d("Plans for the next period."))
-    narrative_cumulative = fields.String(validate=validate.Length(max=10_000),
-                                         metadata=_d("Final reports only: accomplishments over the whole award."))
+def _narrative_rule(text: str) -> None:
+    """The web form's rule for narratives (grants.validation.check_narratives), as a validator."""
+    errors = check_narratives({"narrative": text})
+    if errors:
+        raise ValidationError(errors["narrative"])
+
+
+# One field per narrative of the SF-PPR (grants.measures), as the web form has.
+NarrativesSchema = Schema.from_dict({
+    name: fields.String(validate=_narrative_rule, metadata=_d(f"{label}. {hint}", maxLength=NARRATIVE_MAX_LENGTH))
+    for name, label, hint in (*NARRATIVES, CUMULATIVE_NARRATIVE)
+}, name="Narratives")
 
 
 class VersionSchema(Schema):
