@@ -62,14 +62,14 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(number=fmt_number, date=fmt_date, datetime=fmt_datetime, nl2br=nl2br)
     from grants.measures import categories, cell_title, dimension_label
     from grants.services import notifications
-    from grants.services.reports import STATUS_LABELS
+    from grants.services.reports import ALLOWED_FROM, STATUS_LABELS
 
     app.jinja_env.globals.update(
         ROLE_LABELS=ROLE_LABELS, TIMELINESS_LABELS=TIMELINESS_LABELS, dimension_label=dimension_label,
         cell_title=cell_title,
         category_label=lambda cell: dict(categories(cell.dimension))[cell.category],
         report_status_label=lambda status: STATUS_LABELS.get(status, status.replace("_", " ").capitalize()),
-        REMINDER_KIND_LABELS=notifications.KIND_LABELS, REMINDER_STATUS_LABELS=notifications.STATUS_LABELS,
+        ALLOWED_FROM=ALLOWED_FROM, REMINDER_KIND_LABELS=notifications.KIND_LABELS, REMINDER_STATUS_LABELS=notifications.STATUS_LABELS,
     )
 
     @app.context_processor

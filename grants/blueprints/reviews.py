@@ -96,7 +96,7 @@ def _render_review(report, status: int = 200, **given):
         state=report_service.load_state(report, version) if version is not None else None,
         history=report_service.history(report), remarks=report_service.visible_remarks(report, user),
         versions=report_service.visible_versions(report, user), extensions=extensions, pending=pending,
-        decision_form=decision_form, can_act=access.can_review(user, report), allowed=report_service.ALLOWED_FROM,
+        decision_form=decision_form, can_act=access.can_review(user, report),
         deadline=grantee_home.deadline_for(report), reminders=notifications.reminder_log(report),
         **_lock_forms(report, **given),
     ), status
