@@ -16,7 +16,6 @@ from grants.measures import (
     NARRATIVE_MAX_LENGTH,
     NARRATIVES,
     MeasureSpec,
-    categories,
     cell_title,
 )
 from grants.validation import Warning as RuleWarning
@@ -33,13 +32,6 @@ def explain_name(code: str) -> str:
     return "explain__" + re.sub(r"[^A-Za-z0-9]", "_", code)
 
 
-def _cell_label(spec: MeasureSpec, dimension: str, category: str) -> str:
-    if not dimension:
-        return f"{spec.code} {spec.name}"
-    label = dict(categories(dimension))[category]
-    return f"{spec.code} {spec.name}: {label}"
-
-
 class _ReportFormBase(FlaskForm):
     lock_version = HiddenField()
 
@@ -50,7 +42,7 @@ def build_report_form(specs: list[MeasureSpec], warnings: list[RuleWarning], fin
     for spec in specs:
         for cell in spec.cells:
             attrs[field_name(cell.key)] = StringField(
-                _cell_label(spec, cell.dimension, cell.category),
+                cell_title([spec], cell.key),
                 render_kw={"inputmode": INPUT_MODES[spec.value_type], "autocomplete": "off"},
             )
     narratives = list(NARRATIVES) + ([CUMULATIVE_NARRATIVE] if final else [])
