@@ -160,6 +160,12 @@ CUMULATIVE_NARRATIVE = (
 NARRATIVE_MAX_LENGTH = 10_000
 
 
+def cell_key(measure: str, dimension: str = "", category: str = "") -> str:
+    """How a cell is named everywhere (forms, uploads, roll-ups): the measure code for its total,
+    else code.dimension.category. (`reporting.rollup._cell_key` writes the same in SQL.)"""
+    return f"{measure}.{dimension}.{category}" if dimension else measure
+
+
 @dataclass(frozen=True)
 class Cell:
     """One input of a measure: the total (dimension '') or one category of a dimension."""
@@ -170,7 +176,7 @@ class Cell:
 
     @property
     def key(self) -> str:
-        return f"{self.measure}.{self.dimension}.{self.category}" if self.dimension else self.measure
+        return cell_key(self.measure, self.dimension, self.category)
 
     @classmethod
     def parse(cls, key: str) -> Cell:
@@ -223,6 +229,16 @@ def specs_for_program(code: str) -> list[MeasureSpec]:
         if program_code == code:
             return [CATALOG[c] for c in measure_codes]
     raise KeyError(code)
+
+
+def cell_label(spec: MeasureSpec, cell: Cell) -> str:
+    """A cell for people: 'Clients served in the period, age: Minor (under 18)'."""
+    if not cell.dimension:
+        return spec.name
+    category = dict(categories(cell.dimension))[cell.category]
+    if not spec.has_total:
+        return f"{spec.name}: {category}"
+    return f"{spec.name}, {dimension_label(cell.dimension).lower()}: {category}"
 
 
 def cell_title(specs: list[MeasureSpec], key: str) -> str:

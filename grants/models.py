@@ -379,9 +379,12 @@ class ReportValue(db.Model):
     __table_args__ = (
         UniqueConstraint("version_id", "measure_code", "dimension", "category"),
         Index("ix_report_value_measure", "measure_code", "dimension", "category"),
+        # Covering: roll-ups read a counted version's valid values from the index alone, without
+        # a table lookup per value. It also serves lookups by version (the foreign key).
+        Index("ix_report_value_version_cells", "version_id", "measure_code", "dimension", "category", "valid", "value"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("report_version.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("report_version.id"))
     measure_code: Mapped[str] = mapped_column(String(20))
     dimension: Mapped[str] = mapped_column(String(30), default="")
     category: Mapped[str] = mapped_column(String(30), default="")

@@ -5,11 +5,13 @@ queries group at the finest grain a table needs (program x community with measur
 community and state tables, program with every breakdown category for the program tables, fiscal
 year x half for the trend), so their cost does not grow with the data in Python; coarser tables
 (state, all) are sums of those grouped cells, which is exact because a grant belongs to exactly
-one program and one community. The workbook's Detail sheet also needs each
-report's own values: `detail_values` reads them once (one query over the counted versions in
-scope), and that one read gives both the Detail rows and the report-level people counts the
-suppression protects. The workbook runs these independent reads at the same time on connections
-that share one snapshot (`_read_all`, grants.snapshots); the page runs them one after the other.
+one program and one community. Each group's measure figures come back as one JSON object built
+by the database (`_cells_per_group`), a row per group rather than one per figure. The workbook's
+Detail sheet also needs each report's own values: `detail_values` reads them once (one query over
+the counted versions in scope), and that one read gives both the Detail rows and the report-level
+people counts the suppression protects. The workbook runs these independent reads at the same
+time on connections that share one snapshot (`_read_all`, grants.snapshots); the page runs them
+one after the other.
 
 Rules (DOMAIN.md 'Roll-ups'):
 - Only the version that counts: `Report.official_version_id` (the accepted version; an accepted
@@ -135,9 +137,11 @@ class Agg:
         self.on_time += int(on_time or 0)
         self.excused += int(excused or 0)
 
-    def add_value(self, key: str, value) -> None:
-        if value is not None:
-            self.values[key] = self.values.get(key, 0.0) + value
+    def add_values(self, cells: dict[str, float]) -> None:
+        values = self.values
+        for key, value in cells.items():
+            if value is not None:
+                values[key] = values.get(key, 0.0) + value
 
     def add_percent(self, code: str, weighted, weights, total, n) -> None:
         acc = self.percents.setdefault(code, [0.0, 0.0, 0.0, 0])
@@ -406,16 +410,29 @@ def _count_rows(params: RollupParams, keys: list, scope: list, places: tuple):
     return _rows(stmt)
 
 
+def _cell_key(value=ReportValue):
+    """A value's cell key in SQL: what `grants.measures.cell_key` writes in Python."""
+    return case((value.dimension == "", value.measure_code),
+                else_=value.measure_code + "." + value.dimension + "." + value.category)
+
+
+def _cells_per_group(grouped, n: int) -> list[tuple]:
+    """(the n group keys..., {cell key: figure}) from `grouped`, a statement of the n group keys,
+    a cell key and a figure with one row per group and cell: the database builds each group's
+    object, so Python reads a row per group instead of one per cell."""
+    sub = grouped.subquery()
+    keys, (cell, figure) = list(sub.c)[:n], list(sub.c)[n:]
+    stmt = select(*keys, _json_object(cell, figure)).group_by(*keys)
+    return [(*row[:n], json.loads(row[n]) if isinstance(row[n], str) else row[n]) for row in _driver_rows(stmt)]
+
+
 def _flow_rows(params: RollupParams, keys: list, codes: list[str], scope: list, places: tuple, totals_only: bool):
-    stmt = _values_join(_joined(select(
-        *keys, ReportValue.measure_code, ReportValue.dimension, ReportValue.category, func.sum(ReportValue.value, type_=Float),
-    ), places), params).where(
-        *scope, Report.status != "excused", *_valid(),
-        ReportValue.measure_code.in_(codes),
-    )
+    stmt = _values_join(_joined(select(*keys, _cell_key(), cast(func.sum(ReportValue.value), Float)), places), params) \
+        .where(*scope, Report.status != "excused", *_valid(), ReportValue.measure_code.in_(codes))
     if totals_only:
         stmt = stmt.where(ReportValue.dimension == "", ReportValue.category == "")
-    return _rows(stmt.group_by(*keys, ReportValue.measure_code, ReportValue.dimension, ReportValue.category))
+    return _cells_per_group(stmt.group_by(*keys, ReportValue.measure_code, ReportValue.dimension,
+                                          ReportValue.category), len(keys))
 
 
 def _point_in_time_rows(params: RollupParams, keys: list, time_keys: list, codes: list[str], scope: list,
@@ -427,16 +444,16 @@ def _point_in_time_rows(params: RollupParams, keys: list, time_keys: list, codes
         *[k.label(f"t{i}") for i, k in enumerate(time_keys)], func.max(Report.period_start).label("latest"),
     ), places), params).where(*scope, ReportValue.dimension == "").group_by(
         Report.grant_id, ReportValue.measure_code, *time_keys).subquery()
-    stmt = _values_join(_joined(select(
-        *keys, ReportValue.measure_code, ReportValue.dimension, ReportValue.category, func.sum(ReportValue.value, type_=Float),
-    ), places), params).join(latest, and_(
+    stmt = _values_join(_joined(select(*keys, _cell_key(), cast(func.sum(ReportValue.value), Float)), places),
+                        params).join(latest, and_(
         latest.c.grant_id == Report.grant_id, latest.c.code == ReportValue.measure_code,
         latest.c.latest == Report.period_start,
         *[latest.c[f"t{i}"] == k for i, k in enumerate(time_keys)],
     )).where(*scope)
     if totals_only:
         stmt = stmt.where(ReportValue.dimension == "", ReportValue.category == "")
-    return _rows(stmt.group_by(*keys, ReportValue.measure_code, ReportValue.dimension, ReportValue.category))
+    return _cells_per_group(stmt.group_by(*keys, ReportValue.measure_code, ReportValue.dimension,
+                                          ReportValue.category), len(keys))
 
 
 def _percent_rows(params: RollupParams, keys: list, codes: list[str], scope: list, places: tuple):
@@ -476,12 +493,10 @@ def _grouped(params: RollupParams, keys: list, time_keys: list, measures: list[M
     percent = [m.code for m in measures if m.value_type == "percent"]
     if flow:
         for row in _flow_rows(params, keys, flow, scope, places, totals_only):
-            code, dim, cat, value = row[n:]
-            agg(row).add_value(f"{code}.{dim}.{cat}" if dim else code, value)
+            agg(row).add_values(row[n])
     if latest:
         for row in _point_in_time_rows(params, keys, time_keys, latest, scope, places, totals_only):
-            code, dim, cat, value = row[n:]
-            agg(row).add_value(f"{code}.{dim}.{cat}" if dim else code, value)
+            agg(row).add_values(row[n])
     if percent:
         for row in _percent_rows(params, keys, percent, scope, places):
             agg(row).add_percent(*row[n:])
@@ -544,7 +559,7 @@ def build_rollup(params: RollupParams, *, trend: bool = True, detail: bool = Fal
             programs.setdefault(program_code, Agg()).merge(agg)
     if not totals_only:
         programs = {program_codes[p]: agg for (p,), agg in read["programs"].items()}
-    for agg in programs.values():  # the coarser tables from the few program and community cells
+    for agg in programs.values():
         total.merge(agg)
     for community_id, agg in communities.items():
         states.setdefault(info[community_id].state, Agg()).merge(agg)
@@ -668,9 +683,7 @@ def detail_values(params: RollupParams, people_codes: set[str]) -> tuple[list[De
     on the order the database happens to return rows in.
     """
     reports = _rows(_reports_query(params, extra=(Grant.community_id,))).all()
-    key = case((ReportValue.dimension == "", ReportValue.measure_code),
-               else_=ReportValue.measure_code + "." + ReportValue.dimension + "." + ReportValue.category)
-    values = _values_join(_joined(select(Report.id, _json_object(key, cast(ReportValue.value, Float))),
+    values = _values_join(_joined(select(Report.id, _json_object(_cell_key(), cast(ReportValue.value, Float))),
                                   _joins(params, [])), params) \
         .where(*_scope(params), Report.status != "excused", *_valid()).group_by(Report.id)
     by_report = {report_id: json.loads(cells) if isinstance(cells, str) else cells

@@ -17,7 +17,7 @@ from grants import audit
 from grants.errors import InvalidTransition, StaleEdit, ValidationFailed
 from grants.extensions import db
 from grants.formatting import fmt_datetime
-from grants.measures import CUMULATIVE_NARRATIVE, NARRATIVES, MeasureSpec
+from grants.measures import CUMULATIVE_NARRATIVE, NARRATIVES, MeasureSpec, cell_key
 from grants.models import (
     GRANTEE_ROLES,
     MeasureSetItem,
@@ -86,7 +86,7 @@ def raw_values(version: ReportVersion | None) -> dict[str, str]:
         select(ReportValue.measure_code, ReportValue.dimension, ReportValue.category, ReportValue.raw)
         .where(ReportValue.version_id == version.id)
     )
-    return {(f"{m}.{d}.{c}" if d else m): raw for m, d, c, raw in rows}
+    return {cell_key(m, d, c): raw for m, d, c, raw in rows}
 
 
 def _counted_version():
@@ -129,7 +129,7 @@ def previous_values(report: Report) -> dict[str, Decimal]:
         select(ReportValue.measure_code, ReportValue.dimension, ReportValue.category, ReportValue.value)
         .where(ReportValue.version_id == version_id, ReportValue.value.is_not(None))
     )
-    return {(f"{m}.{d}.{c}" if d else m): v for m, d, c, v in rows}
+    return {cell_key(m, d, c): v for m, d, c, v in rows}
 
 
 def prior_expended(report: Report) -> Decimal:
