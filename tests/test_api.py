@@ -363,6 +363,23 @@ def test_only_the_assigned_officer_accepts_or_returns(as_user):
     assert_error_shape(officer("POST", f"/reports/{report.id}/accept", json={}), 409)
 
 
+def test_a_review_based_on_a_stale_read_of_the_report_is_refused(as_user):
+    """The ETag covers the report itself, not only its version's values: a change to the report
+    row after the officer read it (here its due date moves) makes the read stale."""
+    report = org_report(statuses=("submitted",), officer="officer@demo.test")
+    officer = as_user("officer@demo.test")
+    etag = officer.get(f"/reports/{report.id}").headers["ETag"]
+    report = db.session.get(Report, report.id)
+    report.effective_due_date += timedelta(days=7)
+    db.session.commit()
+    fresh = officer.get(f"/reports/{report.id}").headers["ETag"]
+    assert fresh != etag
+    assert_error_shape(officer("POST", f"/reports/{report.id}/accept", json={}, headers={"If-Match": etag}), 412)
+    assert db.session.get(Report, report.id).status == "submitted"
+    response = officer("POST", f"/reports/{report.id}/accept", json={}, headers={"If-Match": fresh})
+    assert response.status_code == 200 and response.get_json()["status"] == "accepted"
+
+
 def test_an_officer_returns_a_report_with_remarks(as_user):
     report = org_report(statuses=("submitted",), officer="officer@demo.test")
     due = (eastern_today() + timedelta(days=14)).isoformat()

@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING
 from flask import current_app
 
 from grants.errors import DomainError, InvalidTransition
-from grants.measures import Cell, MeasureSpec, categories, dimension_label
+from grants.measures import cell_label
 from grants.models import Report, ReportVersion, User
 from grants.services import access
 from grants.services import reports as report_service
 from grants.validation import check_narratives
+from reporting.workbooks.report_form import layout
 
 if TYPE_CHECKING:
     from reporting.workbooks.report_form import Layout
@@ -79,16 +80,6 @@ class UploadPreview:
     @property
     def can_apply(self) -> bool:
         return not self.errors and bool(self.changes)
-
-
-def cell_label(spec: MeasureSpec, cell: Cell) -> str:
-    """A cell for people: 'Clients served in the period, age: Minor (under 18)'."""
-    if not cell.dimension:
-        return spec.name
-    category = dict(categories(cell.dimension))[cell.category]
-    if not spec.has_total:
-        return f"{spec.name}: {category}"
-    return f"{spec.name}, {dimension_label(cell.dimension).lower()}: {category}"
 
 
 # ---- the container -----------------------------------------------------------------------------
@@ -240,9 +231,6 @@ def require_uploadable(report: Report, user: User) -> None:
 
 def parse_upload(report: Report, user: User, data: bytes, filename: str = "") -> UploadPreview:
     """Check, read and validate an uploaded workbook for this report; changes nothing."""
-    # Imported here: the workbook registry imports this module (cell_label) when it loads.
-    from reporting.workbooks.report_form import layout
-
     require_uploadable(report, user)
     check_container(data, filename)
     sheets = read_sheets(data)

@@ -9,10 +9,9 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from grants.measures import MeasureSpec
+from grants.measures import MeasureSpec, cell_label
 from grants.periods import EASTERN, TIMELINESS_LABELS
 from grants.services.reports import STATUS_LABELS
-from grants.services.upload import cell_label
 from reporting.rollup import (
     TREND_YEARS,
     Agg,

@@ -32,11 +32,11 @@ from grants.blueprints.api.schemas import (
 )
 from grants.errors import StaleEdit, ValidationFailed
 from grants.extensions import db
+from grants.measures import cell_label
 from grants.models import GRANTEE_ROLES, Grant, Program, Report, ReportVersion
 from grants.periods import eastern_today, timeliness
 from grants.services import access, grantee_home
 from grants.services import reports as report_service
-from grants.services.upload import cell_label
 from grants.validation import check_narratives, clean_text
 
 bp = api_blueprint("api_reports", "Reports, their values and narratives, and the workflow actions.")
@@ -55,9 +55,9 @@ ETAG_HEADER = {"ETag": {"description": "Version tag of the report; send it back 
 
 
 def etag_of(report: Report, version: ReportVersion | None) -> str:
-    if version is None:
-        return f'"r{report.id}-v0-0"'
-    return f'"r{report.id}-v{version.number}-{version.lock_version}"'
+    """Changes whenever the report (status, due dates, review) or its version (values) changes."""
+    number, lock = (version.number, version.lock_version) if version else (0, 0)
+    return f'"r{report.id}-{report.lock_version}-v{number}-{lock}"'
 
 
 def summary_out(report: Report, version: ReportVersion | None) -> dict:
@@ -113,21 +113,19 @@ def _respond(report: Report, user, status: int = 200):
     return body, status, {"ETag": body["etag"]}
 
 
-def _precondition(report: Report, user, required: bool) -> int | None:
-    """The lock the client based its request on, from If-Match: 428 when missing, 412 when stale."""
+def _precondition(report: Report, user, required: bool) -> tuple[int | None, int | None]:
+    """(version lock, report lock) the client based its request on, from If-Match, for the
+    services to check: 428 when it is missing but required, 412 when it names another state."""
     sent = (request.headers.get("If-Match") or "").strip()
     if not sent:
         if required:
             raise ApiError(428, "Send If-Match with the ETag from GET /reports/{id}, so that you do not overwrite "
                                 "someone else's changes.")
-        return None
+        return None, None
     version = report.current_version
-    if sent == "*":
-        return version.lock_version if version else None
-    current = etag_of(report, version)
-    if current not in (tag.strip().removeprefix("W/") for tag in sent.split(",")):
+    if sent != "*" and etag_of(report, version) not in (tag.strip().removeprefix("W/") for tag in sent.split(",")):
         raise StaleEdit("This report was changed after you read it. Read it again (GET) and retry with its ETag.")
-    return version.lock_version if version else None
+    return (version.lock_version if version else None), report.lock_version
 
 
 def _load(report_id: int, for_update: bool = False) -> Report:
@@ -173,7 +171,7 @@ def _update(report_id: int, body: dict, replace: bool):
     user = current_api_user()
     report = _load(report_id, for_update=True)
     access.require_edit(user, report)
-    expected = _precondition(report, user, required=True)
+    expected, _ = _precondition(report, user, required=True)
     state = report_service.load_state(report)
     keys = {cell.key for spec in state.specs for cell in spec.cells}
     sent = body.get("values") or {}
@@ -236,7 +234,7 @@ def report_submit(body: dict, report_id: int):
     user = current_api_user()
     report = _load(report_id, for_update=True)
     access.require_certifier(user, report)
-    expected = _precondition(report, user, required=False)
+    expected, _ = _precondition(report, user, required=False)
     certification = {"name": body["certifier_name"], "title": body["certifier_title"],
                      "phone": body["certifier_phone"], "email": body["certifier_email"], "agree": body["certify"]}
     report_service.submit_report(report, user, certification, expected)
@@ -255,8 +253,8 @@ def report_accept(body: dict, report_id: int):
     user = current_api_user()
     report = _load(report_id, for_update=True)
     access.require_reviewer(user, report)
-    _precondition(report, user, required=False)
-    report_service.accept_report(report, user, remark=body.get("remarks", ""))
+    _, expected = _precondition(report, user, required=False)
+    report_service.accept_report(report, user, expected, remark=body.get("remarks", ""))
     db.session.commit()
     return _respond(report, user)
 
@@ -273,8 +271,8 @@ def report_return(body: dict, report_id: int):
     user = current_api_user()
     report = _load(report_id, for_update=True)
     access.require_reviewer(user, report)
-    _precondition(report, user, required=False)
-    report_service.return_report(report, user, body["remarks"], body["revision_due_date"],
+    _, expected = _precondition(report, user, required=False)
+    report_service.return_report(report, user, body["remarks"], body["revision_due_date"], expected,
                                  visibility=body.get("visibility", "public"))
     db.session.commit()
     return _respond(report, user)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from grants.blueprints.api.common import api_blueprint, documented, roles
 from grants.blueprints.api.schemas import RollupQuerySchema, RollupSchema
-from grants.services.upload import cell_label
+from grants.measures import cell_label
 from reporting.rollup import TREND_MEASURES, Agg, Rollup, RollupParams, aggregation_label, build_rollup
 from reporting.suppression import note
 
