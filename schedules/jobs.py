@@ -20,7 +20,7 @@ from tempfile import TemporaryDirectory
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask, current_app, g
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from grants.extensions import db, sqlite_write_intent
 from grants.formatting import fmt_date
@@ -181,6 +181,20 @@ JOBS: dict[str, Job] = {job.name: job for job in (
     Job("rollup-workbook", rollup_workbook, "Leadership's monthly roll-up workbook by email",
         "1st of the month at 7:30 a.m. Eastern", lambda tz: CronTrigger(day=1, hour=7, minute=30, timezone=tz)),
 )}
+
+
+def latest_runs() -> dict[str, JobRun]:
+    """Each job's most recent run, by job name (one query, however many jobs and runs)."""
+    newest = (JobRun.started_at.desc(), JobRun.id.desc())
+    ranked = select(JobRun.id, func.row_number().over(partition_by=JobRun.job, order_by=newest).label("n")).subquery()
+    runs = db.session.scalars(select(JobRun).join(ranked, ranked.c.id == JobRun.id).where(ranked.c.n == 1))
+    return {run.job: run for run in runs}
+
+
+def recent_runs(page: int, per_page: int = 50):
+    """One page of every job's runs, newest first."""
+    return db.paginate(select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()), page=page,
+                       per_page=per_page, error_out=False)
 
 
 def run_job(name: str, trigger: str = "cli") -> JobRun:

@@ -2,7 +2,7 @@
 partial for the officer's review page."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -10,6 +10,7 @@ from grants.extensions import db
 from grants.models import JobRun, NotificationLedger, User, UserMessage
 from grants.services import notifications
 from schedules import lock
+from schedules.jobs import latest_runs
 from tests.test_reminders import make_report
 
 
@@ -36,6 +37,23 @@ def test_run_now_runs_the_job_inline_and_lists_the_run(signed_in):
     assert (run.trigger, run.outcome, run.counts["sent"]) == ("manual", "succeeded", 2)
     digest = db.session.scalar(select(UserMessage).where(UserMessage.user_id == user("officer@demo.test").id))
     assert digest.subject.startswith("Your reports for the week of")
+
+
+def test_the_page_shows_each_jobs_latest_run_from_one_query(signed_in):
+    at = datetime(2026, 11, 2, 11, 0, tzinfo=UTC)
+    db.session.add_all([
+        JobRun(job="deadline-scan", started_at=at, outcome="failed", error="old failure"),
+        JobRun(job="deadline-scan", started_at=at + timedelta(days=1), outcome="succeeded", counts={"sent": 7}),
+        JobRun(job="open-periods", started_at=at + timedelta(days=2), outcome="skipped", error="Already running"),
+        JobRun(job="open-periods", started_at=at + timedelta(days=2), outcome="succeeded", counts={"opened": 3}),
+    ])
+    db.session.commit()
+    last = latest_runs()
+    assert (last["deadline-scan"].outcome, last["deadline-scan"].counts) == ("succeeded", {"sent": 7})
+    assert last["open-periods"].counts == {"opened": 3}  # same start: the later run
+    assert "officer-digest" not in last
+    page = signed_in("admin@demo.test").get("/admin/jobs")
+    assert page.status_code == 200 and "old failure" in page.get_data(as_text=True)  # still in the run list
 
 
 def test_run_now_while_the_scheduler_runs_the_job_records_it_as_already_running(signed_in):

@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
-from grants.extensions import db
-from grants.models import JobRun
 from grants.security import roles_required
 from grants.web import register_nav
-from schedules.jobs import JOBS, run_job
+from schedules.jobs import JOBS, latest_runs, recent_runs, run_job
 from schedules.scheduler import job_overview
 
 bp = Blueprint("jobs", __name__, url_prefix="/admin/jobs")
@@ -22,14 +19,8 @@ def register(app: Flask) -> None:
 @bp.route("")
 @roles_required("admin")
 def job_list():
-    page = request.args.get("page", 1, type=int)
-    runs = db.paginate(select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()), page=page,
-                       per_page=50, error_out=False)
-    last = {}
-    for name in JOBS:
-        last[name] = db.session.scalar(
-            select(JobRun).where(JobRun.job == name).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(1))
-    return render_template("jobs/list.html", overview=job_overview(current_app), runs=runs, last=last)
+    runs = recent_runs(request.args.get("page", 1, type=int))
+    return render_template("jobs/list.html", overview=job_overview(current_app), runs=runs, last=latest_runs())
 
 
 @bp.route("/<name>/run", methods=["POST"])
