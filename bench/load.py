@@ -378,6 +378,13 @@ def run_backend(name: str, database_url: str | None, workdir: Path, seconds: flo
         logs = server.logs()
     finally:
         server.stop()
+    kept = ROOT / "bench" / "data" / f"load-{'pg' if database_url else 'sqlite'}-server.log"
+    kept.unlink(missing_ok=True)
+    if logged_exceptions(logs):  # the whole logs, to read the tracebacks after the workdir is gone
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text(logs)
+    else:
+        kept = None
     return {
         "backend": name, "grantees": len(plans), "seconds": seconds,
         "saves": saves.saves_acknowledged, "submits": saves.submits, "requests": saves.requests,
@@ -389,7 +396,7 @@ def run_backend(name: str, database_url: str | None, workdir: Path, seconds: flo
                   "faults": ["killed a gunicorn worker (SIGKILL) at 5 s"] + (
                       [f"terminated every database connection at 10 s ({', '.join(terminated)} connections)"]
                       if database_url else [])},
-        "exceptions": logged_exceptions(logs),
+        "exceptions": logged_exceptions(logs), "kept_logs": kept,
     }
 
 
@@ -433,8 +440,9 @@ def markdown(results: list[dict]) -> str:
     lines += ["", "Exceptions in the server logs (gunicorn and scheduler, whole run; last line of each traceback):", ""]
     for r in results:
         found = r["exceptions"]
+        kept = f" (the server logs are kept in `{r['kept_logs'].relative_to(ROOT)}`)" if r["kept_logs"] else ""
         lines += [f"- {r['backend']}: " + ("none" if not found else "; ".join(
-            f"{count} x `{line}`" for line, count in sorted(found.items(), key=lambda item: -item[1])))]
+            f"{count} x `{line}`" for line, count in sorted(found.items(), key=lambda item: -item[1]))) + kept]
     return "\n".join(lines) + "\n"
 
 
