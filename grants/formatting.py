@@ -1,6 +1,7 @@
 """How numbers, dates and times are written for people: pages, mail and service messages alike."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -26,9 +27,24 @@ def fmt_date(value: date | None) -> str:
     return f"{value:%b} {value.day}, {value.year}"
 
 
-def fmt_datetime(value: datetime | None) -> str:
+def fmt_datetime(value: datetime | None, *, seconds: bool = False) -> str:
     if value is None:
         return "—"
     local = value.astimezone(EASTERN)
     hour = local.strftime("%I").lstrip("0")
-    return f"{local:%b} {local.day}, {local.year}, {hour}:{local:%M} {local:%p} ET".replace("AM", "a.m.").replace("PM", "p.m.")
+    minute = f"{local:%M:%S}" if seconds else f"{local:%M}"
+    return f"{local:%b} {local.day}, {local.year}, {hour}:{minute} {local:%p} ET".replace("AM", "a.m.").replace("PM", "p.m.")
+
+
+_RECORDED_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00")
+
+
+def fmt_recorded(value) -> str:
+    """A value as the audit trail recorded it (grants.audit: instants as ISO text in UTC), for
+    people: instants in Eastern time with seconds, nothing as ∅, everything else as it is."""
+    if value is None:
+        return "∅"
+    if isinstance(value, str) and _RECORDED_INSTANT.fullmatch(value):
+        return fmt_datetime(datetime.fromisoformat(value), seconds=True)
+    return str(value)
+

@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from grants.errors import DomainError, Forbidden, InvalidTransition, NotFound, StaleEdit, Throttled, ValidationFailed
 from grants.extensions import db
-from grants.formatting import fmt_date, fmt_datetime, fmt_number
+from grants.formatting import fmt_date, fmt_datetime, fmt_number, fmt_recorded
 from grants.periods import DUE_SOON_DAYS, FINAL_DUE_DAYS, INTERIM_DUE_DAYS, TIMELINESS_LABELS
 from grants.security import ROLE_LABELS
 
@@ -59,7 +59,8 @@ def wants_json() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(number=fmt_number, date=fmt_date, datetime=fmt_datetime, nl2br=nl2br)
+    app.jinja_env.filters.update(number=fmt_number, date=fmt_date, datetime=fmt_datetime, recorded=fmt_recorded,
+                                  nl2br=nl2br)
     from grants.measures import categories, cell_title, dimension_label
     from grants.services import notifications
     from grants.services.reports import ALLOWED_FROM, STATUS_LABELS

@@ -89,6 +89,16 @@ def test_audit_list_pages_fifty_events_newest_first(app, world, admin):
     assert second[-1] == "bulk.e00" and len(second) == 10
 
 
+def test_recorded_instants_read_in_eastern_time_and_other_values_as_recorded(app, world, admin):
+    db.session.add(AuditEvent(at=datetime(2026, 5, 1, tzinfo=UTC), action="test.changed", actor_label="fmt",
+                              changes={"last_login_at": ["2026-11-30T23:14:15.100990+00:00", "2026-12-01T13:05:09+00:00"],
+                                       "title": [None, "2026-12-01T13:05:09+00:00 is text"], "note": "<b>kept</b>"}))
+    db.session.commit()
+    html = client_for(app, admin).get("/admin/audit?user=fmt").get_data(as_text=True)
+    assert "Nov 30, 2026, 6:14:15 p.m. ET → Dec 1, 2026, 8:05:09 a.m. ET" in html
+    assert "∅ → 2026-12-01T13:05:09+00:00 is text" in html and "&lt;b&gt;kept&lt;/b&gt;" in html
+
+
 def test_only_admins_open_the_audit_trail(app, world):
     assert client_for(app, world.officer).get("/admin/audit").status_code == 403
     assert client_for(app, world.certifier).get("/admin/audit").status_code == 403
