@@ -87,8 +87,9 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ARG00
 def _sqlite_begin(conn) -> None:
     """Writers take SQLite's write lock up front (BEGIN IMMEDIATE), so they queue on the busy
     timeout instead of failing with 'database is locked' when a read lock cannot be upgraded.
-    Writers are requests other than GET/HEAD/OPTIONS, and code that declares `sqlite_write_intent`
-    (scheduler jobs), unless the connection says it only reads (execution option read_only:
+    Writers are requests other than GET/HEAD/OPTIONS, code that declares `sqlite_write_intent`
+    (scheduler jobs) and connections that say so (execution option sqlite_writer: the scheduler's
+    job store), unless the connection says it only reads (execution option read_only:
     grants.snapshots); everything else begins deferred and, under WAL, never waits for writers."""
     if conn.dialect.name != "sqlite":
         return
@@ -96,6 +97,7 @@ def _sqlite_begin(conn) -> None:
 
     from grants.extensions import sqlite_write_intent
 
-    writing = not conn.get_execution_options().get("read_only") and (sqlite_write_intent.get() or (
+    options = conn.get_execution_options()
+    writing = not options.get("read_only") and (options.get("sqlite_writer") or sqlite_write_intent.get() or (
         has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")))
     conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")

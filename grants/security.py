@@ -14,7 +14,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select, update
 
 from grants.errors import Throttled
-from grants.extensions import db, login_manager
+from grants.extensions import db, login_manager, writing_transaction
 from grants.models import LoginAttempt, User, UserSession, utcnow
 
 # OWASP Password Storage Cheat Sheet minimum for argon2id: m=19 MiB, t=2, p=1.
@@ -168,8 +168,8 @@ def roles_required(*roles: str):
             if current_user.role not in roles:
                 from grants.audit import record
 
-                record("access.refused", changes={"path": request.path, "role": current_user.role})
-                db.session.commit()
+                with writing_transaction():  # the refusal of a page view is written too
+                    record("access.refused", changes={"path": request.path, "role": current_user.role})
                 abort(403)
             return view(*args, **kwargs)
 

@@ -57,7 +57,11 @@ def build_scheduler(app: Flask, scheduler_class=BlockingScheduler):
                 for job_id in stale:
                     conn.execute(text(f"DELETE FROM {JOB_TABLE} WHERE id = :id"), {"id": job_id})
     scheduler = scheduler_class(
-        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE)},
+        # The job store reads then writes in one transaction (the table check then its creation on
+        # a first start, a due job then its next run time): on SQLite it takes the write lock when
+        # it begins, or a commit by the web workers in between fails it with 'database is locked'.
+        jobstores={"default": SQLAlchemyJobStore(engine=engine.execution_options(sqlite_writer=True),
+                                                 tablename=JOB_TABLE)},
         executors={"default": ThreadPoolExecutor(4)}, job_defaults=JOB_DEFAULTS, timezone=tz,
     )
     for job in JOBS.values():

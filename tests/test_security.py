@@ -1,6 +1,8 @@
 """Sessions, sign-in throttling, password storage, headers and the audit of security events."""
 from __future__ import annotations
 
+import sqlite3
+import threading
 from datetime import timedelta
 
 import pytest
@@ -10,7 +12,7 @@ from sqlalchemy import select
 from grants.extensions import db
 from grants.models import AuditEvent, User, utcnow
 from grants.security import hash_password
-from tests.conftest import DEMO_PASSWORD, login
+from tests.conftest import DEMO_PASSWORD, IS_PG, login
 
 
 def _is_signed_in(client) -> bool:
@@ -156,3 +158,66 @@ def test_open_redirect_after_sign_in_is_refused(demo):
         "email": "grantee@demo.test", "password": DEMO_PASSWORD})
     assert response.status_code == 302
     assert "evil.example" not in response.headers["Location"]
+
+
+# ---- SQLite: writes of read-only work take the write lock first ---------------------------------
+
+sqlite_only = pytest.mark.skipif(IS_PG, reason="SQLite's read-then-write refusal")
+
+
+def _commit_elsewhere(db_url: str) -> threading.Thread:
+    """Another process's commit, started now: it goes through at once unless this process holds
+    SQLite's write lock, and then as soon as the lock is released."""
+    def write() -> None:
+        other = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None, timeout=30)
+        try:
+            # a real change (SQLite writes nothing for an UPDATE that leaves the row as it was)
+            other.execute("UPDATE user_account SET name = name || '.' WHERE id = (SELECT max(id) FROM user_account)")
+        finally:
+            other.close()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    thread.join(timeout=1)  # done, unless it waits for our write lock
+    return thread
+
+
+@sqlite_only
+def test_a_refused_page_view_is_audited_even_when_another_process_writes_meanwhile(signed_in, db_url, monkeypatch):
+    """The page view's transaction has read (the signed-in user) when the refusal is written: a
+    commit by another process in between would make SQLite refuse that write at once ('database
+    is locked', a 500) unless the refusal is written in a transaction that began as a writer."""
+    from grants import audit
+
+    client = signed_in("grantee@demo.test")
+    record, others = audit.record, []
+
+    def record_while_another_process_writes(*args, **kwargs):
+        others.append(_commit_elsewhere(db_url))
+        record(*args, **kwargs)
+
+    monkeypatch.setattr(audit, "record", record_while_another_process_writes)
+    assert client.get("/admin/jobs").status_code == 403
+    for thread in others:
+        thread.join(timeout=30)
+    refused = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "access.refused")).all()
+    assert [e.changes["path"] for e in refused] == ["/admin/jobs"]
+
+
+@sqlite_only
+def test_the_job_stores_transactions_take_the_write_lock_when_they_begin(app, db_url):
+    """APScheduler's store reads then writes in one transaction (on a first start: is the table
+    there? then CREATE TABLE), so its connections begin as writers (BEGIN IMMEDIATE)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from schedules import scheduler
+
+    store = scheduler.build_scheduler(app, BackgroundScheduler)._jobstores["default"]
+    with store.engine.connect() as conn:
+        conn.execute(select(1))  # begins the transaction
+        other = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None, timeout=0)
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        finally:
+            other.close()
