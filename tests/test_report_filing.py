@@ -12,6 +12,7 @@ from sqlalchemy import select
 from forms.report_form import explain_name, field_name
 from grants.demo import generate_values
 from grants.extensions import db
+from grants.services.grantee_home import deadline_for
 from grants.models import Grant, Organization, Report, ReportTransition, ReportVersion, User
 from grants.services.reports import report_specs
 from tests.conftest import login
@@ -204,6 +205,27 @@ def test_unsubmit_returns_to_draft_in_a_new_version_and_history_lists_every_step
     assert actions == ["edit", "submit", "unsubmit"]
     html = client.get(f"/reports/{report.id}").get_data(as_text=True)
     assert "History of this report" in html and "Submitted, awaiting review → Draft" in html
+
+
+def test_an_unsubmitted_report_is_not_submitted_any_more_until_it_is_submitted_again(signed_in):
+    """Withdrawing the first submission leaves nothing submitted: the report is due again, can be
+    extended, and its timeliness comes from the next submission."""
+    client = signed_in("grantee@demo.test")
+    report = editable_report()
+    fill_completely(client, report)
+    certify(client, report)
+    db.session.expire_all()
+    first = db.session.get(Report, report.id).first_submitted_at
+    assert first is not None
+    client.post(f"/reports/{report.id}/unsubmit")
+    db.session.expire_all()
+    report = db.session.get(Report, report.id)
+    assert (report.first_submitted_at, report.last_submitted_at) == (None, None)
+    assert deadline_for(report).kind in ("open", "due_soon", "overdue")
+    assert "Submitted on time" not in client.get(f"/reports/{report.id}").get_data(as_text=True)
+    certify(client, report)
+    db.session.expire_all()
+    assert db.session.get(Report, report.id).first_submitted_at > first
 
 
 def test_second_save_from_a_stale_page_is_refused_and_shows_both_values(demo):

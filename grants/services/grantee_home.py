@@ -24,12 +24,18 @@ class Deadline:
     days_overdue: int
 
 
+def revision_pending(report: Report) -> bool:
+    """Returned and not resubmitted yet (returned, or a draft of the revision): what is due is the
+    revision, by the revision due date (set when returned, cleared when resubmitted)."""
+    return report.revision_due_date is not None and report.status in ("returned", "draft")
+
+
 def deadline_for(report: Report, today: date | None = None) -> Deadline:
     today = today or eastern_today()
     extended = report.effective_due_date != report.due_date
     kind = timeliness(report.status, report.first_submitted_at, report.effective_due_date, today)
     phrase = deadline_phrase(report.status, report.first_submitted_at, report.effective_due_date, today, extended)
-    if report.status == "returned" and report.revision_due_date:
+    if revision_pending(report):
         kind = "returned"
         phrase = f"Returned for revision: revised report due {report.revision_due_date:%B} {report.revision_due_date.day}, {report.revision_due_date.year}"
     return Deadline(kind, phrase, extended, days_overdue(report.effective_due_date, today))
@@ -67,8 +73,7 @@ def build(user: User, today: date | None = None) -> GranteeHome:
         return HomeRow(r, deadline_for(r, today), r.id in pending)
 
     due = [row(r) for r in reports if r.status in ACTIONABLE]
-    due.sort(key=lambda h: (h.report.revision_due_date or h.report.effective_due_date) if h.report.status == "returned"
-             else h.report.effective_due_date)
+    due.sort(key=lambda h: h.report.revision_due_date if revision_pending(h.report) else h.report.effective_due_date)
     grants = db.session.scalars(
         select(Grant).where(grant_scope(user)).options(joinedload(Grant.program), joinedload(Grant.community))
         .order_by(Grant.award_number)

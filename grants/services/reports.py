@@ -340,6 +340,13 @@ def unsubmit_report(report: Report, user: User) -> ReportVersion:
     _require_state(report, "unsubmit")
     submitted = report.current_version
     submitted.status = "withdrawn"
+    db.session.flush()
+    # A withdrawn submission does not stand: the report's submission times are those of the
+    # versions that do (none, when it was the first: the report is due or overdue again).
+    report.first_submitted_at, report.last_submitted_at = db.session.execute(
+        select(func.min(ReportVersion.submitted_at), func.max(ReportVersion.submitted_at))
+        .where(ReportVersion.report_id == report.id, ReportVersion.status != "withdrawn")
+    ).one()
     version = _new_version(report, user, submitted, amendment=submitted.is_amendment, reason=submitted.amendment_reason)
     _transition(report, version, "unsubmit", "draft", user, "Submission withdrawn by the grantee")
     db.session.flush()
