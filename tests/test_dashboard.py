@@ -95,6 +95,24 @@ def test_drill_down_lists_the_reports_behind_a_community_with_links(signed_in):
     assert "<h1>Franklin County, OH</h1>" in html
 
 
+def test_the_drill_down_shows_a_communitys_row_exactly_as_the_dashboard_publishes_it(signed_in):
+    """A figure hidden on the dashboard (to protect another community) stays hidden one click on."""
+    fy = default_fiscal_year()
+    rollup = build_rollup(RollupParams(fiscal_year=fy), totals_only=True, codes=("CLI-01", "CLI-02"))
+    client = signed_in("leader@demo.test")
+    checked = 0
+    for cid, agg in rollup.communities.items():
+        published = [rollup.shown(("community", cid, code), agg.value(code)) for code in ("CLI-01", "CLI-02")]
+        if not any(isinstance(p, str) for p in published):
+            continue
+        html = client.get(f"/dashboard/communities/{cid}?fy={fy}").get_data(as_text=True)
+        row = html.split("This community's row", 1)[1].split("</table>", 1)[0]
+        cells = re.findall(r'<td class="app-num">(.*?)</td>', row)[-2:]
+        assert [re.sub(r"<[^>]+>", "", c) for c in cells] == [p if isinstance(p, str) else f"{int(p):,}" for p in published]
+        checked += 1
+    assert checked  # the demo data has hidden community figures
+
+
 def test_an_officer_drill_down_shows_only_reports_of_their_programs(signed_in):
     fy = default_fiscal_year()
     client = signed_in("officer@demo.test")

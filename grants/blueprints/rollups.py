@@ -19,7 +19,7 @@ from grants.security import roles_required
 from grants.services import access
 from grants.services.reports import STATUS_LABELS
 from reporting import workbooks
-from reporting.rollup import Rollup, build_rollup, report_rows
+from reporting.rollup import Agg, Rollup, build_rollup, report_rows
 from reporting.suppression import note
 from reporting.workbooks.rollup import generated_filename
 
@@ -74,12 +74,15 @@ def community_detail(community_id: int):
     if community is None:
         raise NotFound("We could not find that community.")
     _, params = _filters(community_id)
-    rollup = build_rollup(params, trend=False, totals_only=True, codes=DASHBOARD_MEASURES)
+    dashboard_params = replace(params, community_id=None)
+    # The row as the dashboard publishes it, suppression marks included: computed for this
+    # community alone, a figure hidden there to protect another would show.
+    rollup = build_rollup(dashboard_params, trend=False, totals_only=True, codes=DASHBOARD_MEASURES)
     rows = report_rows(params, (access.grant_scope(current_user),))
     return render_template("rollups/community.html", params=params, rollup=rollup, community=community, rows=rows,
-                           note=note(rollup.threshold), names={m.code: m.name for m in rollup.measures},
-                           short=SHORT_NAMES, dashboard_args=replace(params, community_id=None).query_args(),
-                           status_labels=STATUS_LABELS)
+                           row=rollup.communities.get(community_id, Agg()), note=note(rollup.threshold),
+                           names={m.code: m.name for m in rollup.measures}, short=SHORT_NAMES,
+                           dashboard_args=dashboard_params.query_args(), status_labels=STATUS_LABELS)
 
 
 @bp.route("/dashboard/export.xlsx")
