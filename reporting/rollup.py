@@ -218,6 +218,28 @@ class Rollup:
     periods: dict[tuple[int, str], Agg]
     suppressor: Suppressor
     details: list[DetailRow] | None = None  # the Detail sheet's reports, with values (build_rollup(detail=True))
+    links: tuple[tuple[str, int], ...] = ()  # (program, community) of every grant in scope
+
+    def link_groups(self) -> list[tuple[list[str], list[int]]]:
+        """(programs, communities) of each connected group: a grant links its program and its
+        community, and within a group the program rows and the community rows add up the same
+        grants, so their sums are equal (a reader who knows which programs run where, which the
+        drill-down says, can compare them)."""
+        parent: dict[tuple, tuple] = {}
+
+        def root(node: tuple) -> tuple:
+            while parent.setdefault(node, node) != node:
+                parent[node] = parent[parent[node]]
+                node = parent[node]
+            return node
+
+        for program, community in self.links:
+            parent[root(("p", program))] = root(("c", community))
+        groups: dict[tuple, tuple[list, list]] = {}
+        for node in sorted(parent, key=repr):
+            group = groups.setdefault(root(node), ([], []))
+            group[0 if node[0] == "p" else 1].append(node[1])
+        return list(groups.values())
 
     @property
     def threshold(self) -> int:
@@ -567,7 +589,7 @@ def build_rollup(params: RollupParams, *, trend: bool = True, detail: bool = Fal
     rollup = Rollup(params, datetime.now(UTC), measures, names, total, dict(sorted(programs.items())),
                     dict(sorted(communities.items(), key=lambda kv: (info[kv[0]].state, info[kv[0]].name))),
                     info, dict(sorted(states.items())), periods,
-                    Suppressor(current_app.config["SUPPRESSION_THRESHOLD"]), details)
+                    Suppressor(current_app.config["SUPPRESSION_THRESHOLD"]), details, tuple(sorted(grain)))
     _register_suppression(rollup, people)
     rollup.suppressor.run()
     return rollup
@@ -599,15 +621,37 @@ def _register_suppression(rollup: Rollup, detail: list[tuple] | None) -> None:
         breakdowns(("program", code))
     for key in all_cells:
         sup.relate(("total", key), [("program", p, key) for p in rollup.programs])
+    communities_of: dict[str, set[int]] = {}
+    programs_of: dict[int, set[str]] = {}
+    for program_code, cid in rollup.links:
+        communities_of.setdefault(program_code, set()).add(cid)
+        programs_of.setdefault(cid, set()).add(program_code)
+
+    def whole_programs(cids: set[int]) -> bool:
+        """These communities' grants are whole programs (every community of each of their
+        programs is among them): with whole programs published, so is their row, exempt like
+        the programs' own (hiding it would protect nothing, and would hide the programs)."""
+        return whole and all(communities_of[p] <= cids for c in cids for p in programs_of.get(c, ()))
+
     for cid, agg in rollup.communities.items():
-        publish(("community", cid), agg, total_cells)
+        publish(("community", cid), agg, total_cells, exempt=whole_programs({cid}))
     for state, agg in rollup.states.items():
-        publish(("state", state), agg, total_cells)
+        in_state = {cid for cid, c in rollup.community_info.items() if c.state == state and cid in rollup.communities}
+        publish(("state", state), agg, total_cells, exempt=whole_programs(in_state))
     for key in total_cells:
         sup.relate(("total", key), [("state", s, key) for s in rollup.states])
         for state in rollup.states:
             sup.relate(("state", state, key), [("community", cid, key) for cid, c in rollup.community_info.items()
                                                if c.state == state and cid in rollup.communities])
+    for i, (programs, communities) in enumerate(rollup.link_groups()):
+        # The group's programs' sum (never published itself) = its communities' sum. Hiding it
+        # means hiding one of its programs too.
+        for key in total_cells:
+            values = [v for v in (rollup.programs[p].value(key) for p in programs if p in rollup.programs) if v is not None]
+            if values:
+                sup.cell(("programs of group", i, key), sum(values), exempt=True)
+                sup.relate(("programs of group", i, key), [("community", c, key) for c in communities])
+                sup.relate(("programs of group", i, key), [("program", p, key) for p in programs])
     if rollup.periods:
         headline = [k for k in total_cells if k in TREND_MEASURES]
         for period, agg in rollup.periods.items():

@@ -7,8 +7,8 @@ Complementary suppression: every additive relation that is published together (a
 its total within a row; the rows of a table and their total; the communities of a state and the
 state's row; the reports of the Detail sheet and their community's or program's cell) must have
 either no hidden cell or at least two. When a relation has exactly one, the smallest visible
-positive component is hidden too ("Suppressed"), or the relation's total when no component is
-left. Zeros are never picked: a hidden zero next to a small total would give the value away.
+positive component is hidden too ("Suppressed"; whole-program figures only when no other is
+left), or the relation's total when no component is left. Zeros are never picked: a hidden zero next to a small total would give the value away.
 The pass repeats until no relation has a single hidden cell, so hiding a cell in one table is
 carried into every relation the cell belongs to (state rows against community rows, for example).
 
@@ -98,8 +98,8 @@ class Suppressor:
                 continue
             total, components = self.relations[i]
             candidates = [c for c in components if c in values and c not in marks and values[c] > 0]
-            if candidates:
-                hide(min(candidates, key=lambda c: (values[c], repr(c))), COMPLEMENTARY)
+            if candidates:  # the smallest, sparing whole-program figures: hiding one spreads to programs
+                hide(min(candidates, key=lambda c: (c in self.exempt, values[c], repr(c))), COMPLEMENTARY)
             elif total in values and total not in marks:
                 hide(total, COMPLEMENTARY)
         return marks

@@ -108,7 +108,35 @@ def _no_single_hidden(rollup) -> int:
             for level in [("total",), *[("program", p) for p in rollup.programs]]:
                 for dim in m.breakdowns:
                     check((*level, m.code), [(*level, c.key) for c in m.cells if c.dimension == dim])
+            for programs, communities in rollup.link_groups():  # its programs' sum = its communities' sum
+                cells = [("program", p, m.code) for p in programs] + [("community", c, m.code) for c in communities]
+                members = [k for k in cells if k in rollup.suppressor.values]
+                if members:
+                    checked += 1
+                    assert sum(k in hidden for k in members) != 1, (programs, communities, m.code)
     return checked
+
+
+def test_a_community_figure_cannot_be_worked_out_from_program_rows_and_the_other_communities(app):
+    """DVHT runs in a small community and a big one: DVHT's row (a whole program, shown) minus the
+    big community's row would give the small one. YCCR runs in one community only: that
+    community's row is YCCR's row, a whole-program figure, and is shown like it."""
+    small, big = CommunityFactory(state="TX"), CommunityFactory(state="CA")
+    only = CommunityFactory(state="OH")
+    for community, code, clients in ((small, "DVHT", 7), (big, "DVHT", 300), (only, "YCCR", 5)):
+        _, (report, *_) = grant_with_reports(code, community=community)
+        file_report(report, {"CLI-01": clients, "CLI-01.age.minor": clients})
+    rollup = build_rollup(RollupParams(fiscal_year=2026, today=TODAY))
+
+    def shown(level):
+        agg = {"program": rollup.programs, "community": rollup.communities}[level[0]][level[1]]
+        return _published(rollup, level, "CLI-01", agg.value("CLI-01"))
+
+    assert shown(("program", "DVHT")) == 307 and shown(("program", "YCCR")) == 5
+    assert shown(("community", small.id)) == "1-10"
+    assert shown(("community", big.id)) == SUPPRESSED_LABEL  # else 307 - 300 = 7
+    assert shown(("community", only.id)) == 5
+    assert _no_single_hidden(rollup) > 5
 
 
 def test_demo_tables_never_leave_a_single_hidden_cell_in_any_published_sum(demo):
