@@ -225,3 +225,20 @@ def test_extension_service_validates_the_requested_date_directly(app, world):
     with pytest.raises(ValidationFailed) as refused:
         extension_service.request_extension(report, world.certifier, report.due_date - timedelta(days=1), "x")
     assert "requested_date" in refused.value.errors
+
+
+def test_an_extension_to_a_date_already_past_is_refused_when_asked_and_when_approved(app, world):
+    """FY2026 H1 was due Apr 30 and it is May 15: May 10 is after the due date but already past,
+    so the report would stay overdue (and its escalations would go at once)."""
+    report = world.report(OVERDUE)
+    past, later = date(2026, 5, 10), date(2026, 6, 15)
+    with pytest.raises(ValidationFailed) as refused:
+        extension_service.request_extension(report, world.certifier, past, "Our data manager is on leave.")
+    assert "already passed" in refused.value.errors["requested_date"][0]
+    extension = extension_service.request_extension(report, world.certifier, later, "Our data manager is on leave.")
+    with pytest.raises(ValidationFailed) as refused:
+        extension_service.decide_extension(extension, world.officer, True, past, "")
+    assert "already passed" in refused.value.errors["approved_date"][0]
+    assert report.effective_due_date == date(2026, 4, 30) and extension.status == "pending"
+    extension_service.decide_extension(extension, world.officer, True, date(2026, 5, 15), "")
+    assert report.effective_due_date == date(2026, 5, 15)  # today is not past

@@ -49,6 +49,17 @@ def _require_extendable(report: Report) -> None:
         raise InvalidTransition(f"This report cannot be extended: it is {state}.")
 
 
+def _new_due_date_problem(report: Report, new_date: date) -> str | None:
+    """What is wrong with an extended due date, if anything: it must be after the current due
+    date, and not already past (an extension to a past date would leave the report overdue)."""
+    if new_date <= report.effective_due_date:
+        return f"Choose a date after the current due date, {fmt_date(report.effective_due_date)}."
+    today = periods.eastern_today()
+    if new_date < today:
+        return f"Choose today ({fmt_date(today)}) or a later date: this date has already passed."
+    return None
+
+
 def request_extension(report: Report, user: User, requested_date: date | None, reason: str) -> ExtensionRequest:
     """The certifier asks for a later due date."""
     access.require_certifier(user, report)
@@ -62,8 +73,8 @@ def request_extension(report: Report, user: User, requested_date: date | None, r
     errors = {}
     if requested_date is None:
         errors["requested_date"] = ["Enter the new due date you are asking for."]
-    elif requested_date <= report.effective_due_date:
-        errors["requested_date"] = [f"Choose a date after the current due date, {fmt_date(report.effective_due_date)}."]
+    elif problem := _new_due_date_problem(report, requested_date):
+        errors["requested_date"] = [problem]
     text, error = clean_text(reason, "the reason you need more time")
     if error:
         errors["reason"] = [error]
@@ -102,8 +113,8 @@ def decide_extension(extension: ExtensionRequest, user: User, approve: bool, app
     new_date = approved_date or extension.requested_date
     if approve:
         _require_extendable(report)
-        if new_date <= report.effective_due_date:
-            errors["approved_date"] = [f"Choose a date after the current due date, {fmt_date(report.effective_due_date)}."]
+        if problem := _new_due_date_problem(report, new_date):
+            errors["approved_date"] = [problem]
     if errors:
         raise ValidationFailed("The decision was not saved. Fix the problems listed.", errors)
     extension.status = "approved" if approve else "denied"
