@@ -68,7 +68,6 @@ class ReturnForm(LockedForm):
     remarks = TextAreaField("What the grantee should revise",
                             validators=[DataRequired("Say what the grantee should revise."), Length(max=REMARK_MAX)])
     revision_due_date = DateField("Revision due date", validators=[InputRequired("Enter the date the revision is due.")])
-    visibility = RadioField("Who sees these remarks", choices=VISIBILITY_CHOICES, default="public")
 
 
 class RemarkForm(LockedForm):

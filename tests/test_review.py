@@ -15,6 +15,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 
+from grants.errors import ValidationFailed
 from grants.demo import generate_values
 from grants.extensions import db
 from grants.models import Grant, Remark, Report, ReportTransition, User
@@ -241,7 +242,7 @@ def test_grantee_never_sees_a_private_remark_anywhere(app, world):
     officer.post(review_url(report, "remarks"), data=prefixed("remarks", {"lock_version": str(report.lock_version),
                                                       "body": "Public: thank you.", "visibility": "public"}))
     officer.post(review_url(report, "return"), data=prefixed("return", {
-        "lock_version": str(report.lock_version), "remarks": PRIVATE_TEXT + " (return)", "visibility": "private",
+        "lock_version": str(report.lock_version), "remarks": "Please explain the drop in CLI-01.",
         "revision_due_date": (date.today() + timedelta(days=10)).isoformat()}))
     db.session.expire_all()
     assert report.status == "returned"
@@ -253,7 +254,8 @@ def test_grantee_never_sees_a_private_remark_anywhere(app, world):
     for url in pages:
         html = grantee.get(url).get_data(as_text=True)
         assert "Private note" not in html, url
-    assert "Public: thank you." in grantee.get(f"/reports/{report.id}").get_data(as_text=True)
+    page = grantee.get(f"/reports/{report.id}").get_data(as_text=True)
+    assert "Public: thank you." in page and "Please explain the drop in CLI-01." in page  # what to revise
     assert all("Private note" not in t.comment for t in report_service.history(report))
     assert all(r.visibility == "public" for r in report_service.visible_remarks(report, world.certifier))
 
@@ -347,3 +349,14 @@ class TestWithCsrfProtection:
         assert response.status_code == 400
         db.session.expire_all()
         assert report.status == "not_started"
+
+
+def test_the_remarks_that_return_a_report_cannot_be_private(app, world):
+    """They say what to revise: the grantee must see them (the API still takes the field)."""
+    report = world.report("FY2026 H1")
+    file_report(report, world.certifier)
+    with pytest.raises(ValidationFailed) as refused:
+        report_service.return_report(report, world.officer, "Fix CLI-01.", date.today() + timedelta(days=10),
+                                     visibility="private")
+    assert "visibility" in refused.value.errors and report.status == "submitted"
+

@@ -74,8 +74,7 @@ def _lock_forms(report, **given):
     lock = {"lock_version": report.lock_version}
     forms = {
         "accept_form": AcceptForm(formdata=None, data=lock),
-        "return_form": ReturnForm(formdata=None, data={**lock, "revision_due_date": eastern_today() + timedelta(days=14),
-                                                       "visibility": "public"}),
+        "return_form": ReturnForm(formdata=None, data={**lock, "revision_due_date": eastern_today() + timedelta(days=14)}),
         "remark_form": RemarkForm(formdata=None, data={**lock, "visibility": "private"}),
         "excuse_form": ExcuseForm(formdata=None, data=lock),
     }
@@ -141,7 +140,7 @@ def report_accept(report_id: int):
 def report_return(report_id: int):
     return _act(report_id, ReturnForm, "return_form",
                 lambda r, u, f: report_service.return_report(r, u, f.remarks.data, f.revision_due_date.data,
-                                                             f.lock_version.data, f.visibility.data),
+                                                             f.lock_version.data),
                 "The report is returned to the grantee for revision.")
 
 

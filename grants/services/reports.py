@@ -388,14 +388,16 @@ def return_report(report: Report, user: User, remarks: str, revision_due: date |
         errors["revision_due_date"] = ["Enter the date the revision is due."]
     elif revision_due < eastern_today():
         errors["revision_due_date"] = ["The revision due date cannot be in the past."]
+    if visibility == "private":  # kept in the API's schema, where older clients may send it
+        errors["visibility"] = ["The remarks that return a report tell the grantee what to revise, so the grantee "
+                                "sees them. Add a private remark for program staff separately."]
     if errors:
         raise ValidationFailed("The report was not returned. Fix the problems listed.", errors)
     version.status = "returned"
     report.revision_due_date = revision_due
-    db.session.add(Remark(report_id=report.id, version_id=version.id, author_id=user.id,
-                          visibility="public" if visibility != "private" else "private", body=body))
+    db.session.add(Remark(report_id=report.id, version_id=version.id, author_id=user.id, visibility="public", body=body))
     # A returned amendment leaves the accepted version official (official_version_id unchanged).
-    _transition(report, version, "return", "returned", user, body if visibility != "private" else "Returned for revision")
+    _transition(report, version, "return", "returned", user, body)
     db.session.flush()
     return version
 

@@ -289,8 +289,9 @@ class ReturnSchema(Schema):
     remarks = fields.String(required=True, validate=validate.Length(max=10_000),
                             metadata=_d("What the grantee must revise."))
     revision_due_date = fields.Date(required=True, metadata=_d("Date the revision is due (today or later)."))
-    visibility = fields.String(load_default="public", validate=validate.OneOf(("public", "private")),
-                               metadata=_d("public: the grantee sees the remark; private: officers and leadership only."))
+    visibility = fields.String(load_default="public", validate=validate.OneOf(("public",)),
+                               metadata=_d("Always public: the grantee sees the remarks that return a report "
+                                           "(kept for compatibility; private is refused)."))
 
 
 # ---- roll-ups --------------------------------------------------------------------------------
