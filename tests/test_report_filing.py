@@ -12,8 +12,8 @@ from sqlalchemy import select
 from forms.report_form import explain_name, field_name
 from grants.demo import generate_values
 from grants.extensions import db
-from grants.services.grantee_home import deadline_for
 from grants.models import Grant, Organization, Report, ReportTransition, ReportVersion, User
+from grants.services.grantee_home import deadline_for
 from grants.services.reports import report_specs
 from tests.conftest import login
 

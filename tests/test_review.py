@@ -15,8 +15,8 @@ from decimal import Decimal
 import pytest
 import time_machine
 
-from grants.errors import ValidationFailed
 from grants.demo import generate_values
+from grants.errors import ValidationFailed
 from grants.extensions import db
 from grants.models import Grant, Remark, Report, ReportTransition, User
 from grants.periods import EASTERN
@@ -360,3 +360,35 @@ def test_the_remarks_that_return_a_report_cannot_be_private(app, world):
                                      visibility="private")
     assert "visibility" in refused.value.errors and report.status == "submitted"
 
+
+
+def test_whoever_acts_next_hears_of_a_submission_a_return_and_an_extension_in_the_app(app, world):
+    from grants.models import UserMessage
+    from grants.services import extensions as extension_service
+
+    def inbox(user):
+        db.session.expire_all()
+        return [(m.subject, m.body, m.link) for m in db.session.query(UserMessage).filter_by(user_id=user.id)
+                .order_by(UserMessage.id)]
+
+    report = world.report("FY2026 H1")
+    file_report(report, world.certifier)
+    (subject, _, link), = inbox(world.officer)
+    assert subject == f"Submitted for your review: {world.grant.award_number}, FY2026 H1"
+    assert link == f"/review/reports/{report.id}"
+    assert inbox(world.certifier) == [] and inbox(world.program_colleague) == []  # not the actor; only the assigned officer
+
+    report_service.return_report(report, world.officer, "Explain the drop in CLI-01.", date(2026, 6, 1))
+    db.session.commit()
+    for user in (world.certifier, world.editor):
+        (subject, body, link), = inbox(user)
+        assert subject.startswith("Returned for revision:") and link == f"/reports/{report.id}"
+        assert body == "Revised report due Jun 1, 2026. What to revise: Explain the drop in CLI-01."
+    assert inbox(world.other_certifier) == []
+
+    later = world.report("FY2026 H2")
+    extension = extension_service.request_extension(later, world.certifier, later.due_date + timedelta(days=20),
+                                                    "Our data manager is on leave.")
+    assert inbox(world.officer)[-1][0].startswith("Extension to ")
+    extension_service.decide_extension(extension, world.officer, True, None, "")
+    assert inbox(world.editor)[-1][0].startswith("Extension approved: now due ")

@@ -176,7 +176,7 @@ def report_submit(report_id: int):
                 status = 400
             else:
                 db.session.commit()
-                flash("Report certified and submitted. Your program officer has been notified.", "success")
+                flash("Report certified and submitted. It is in your program officer's notifications for review.", "success")
                 return redirect(url_for("reports.report_view", report_id=report.id, submitted=1))
         else:
             status = 400

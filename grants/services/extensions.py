@@ -17,7 +17,7 @@ from grants.errors import InvalidTransition, NotFound, StaleEdit, ValidationFail
 from grants.extensions import db
 from grants.formatting import fmt_date, fmt_datetime
 from grants.models import ExtensionRequest, Grant, Report, User, utcnow
-from grants.services import access
+from grants.services import access, notifications
 from grants.validation import clean_text
 
 CLOSED_STATUSES = ("submitted", "accepted", "excused")
@@ -84,6 +84,8 @@ def request_extension(report: Report, user: User, requested_date: date | None, r
                                  reason=text, status="pending")
     db.session.add(extension)
     db.session.flush()
+    notifications.notify_about_report(report, "officer", f"Extension to {fmt_date(requested_date)} requested",
+                                      text, user.id)
     return extension
 
 
@@ -131,6 +133,9 @@ def decide_extension(extension: ExtensionRequest, user: User, approve: bool, app
                      report_id=report.id, grant_id=report.grant_id)
     else:
         audit.record("extension.denied", extension, {"reason": text}, report_id=report.id, grant_id=report.grant_id)
+    decision = (f"Extension approved: now due {fmt_date(report.effective_due_date)}" if approve
+                else f"Extension to {fmt_date(extension.requested_date)} denied")
+    notifications.notify_about_report(report, "grantee", decision, text, user.id)
     db.session.flush()
     return extension
 

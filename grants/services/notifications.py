@@ -18,7 +18,8 @@ from werkzeug.routing import BuildError
 
 from grants.errors import NotFound
 from grants.extensions import db, insert_ignoring_conflicts
-from grants.models import Grant, NotificationLedger, Organization, Program, Report, UserMessage, utcnow
+from grants.formatting import fmt_date
+from grants.models import Grant, NotificationLedger, Organization, Program, Report, User, UserMessage, utcnow
 from grants.periods import rates
 from grants.services.reports import STATUS_LABELS as REPORT_STATUS_LABELS
 from grants.services.timeliness import expected_expr, on_time_expr, submitted_expr, timeliness_expr
@@ -176,6 +177,46 @@ def _message_values(user_id: int, rendered: Rendered, ledger_id: int | None) -> 
 def add_user_message(user_id: int, rendered: Rendered, ledger_id: int | None = None) -> None:
     """The in-app copy of a message, shown in the user's notification list."""
     db.session.execute(_MESSAGE_INSERT, _message_values(user_id, rendered, ledger_id))
+
+
+# A report's status change -> who hears of it in the app, and what: the people whose turn it is.
+WORKFLOW_NOTICES = {
+    "submit": ("officer", "Submitted for your review"),
+    "return": ("grantee", "Returned for revision"),
+    "accept": ("grantee", "Accepted"),
+    "excuse": ("grantee", "Excused"),
+}
+
+
+def notify_transition(report: Report, action: str, actor_id: int | None, comment: str) -> None:
+    """In-app messages about a report's status change (WORKFLOW_NOTICES), in its transaction."""
+    notice = WORKFLOW_NOTICES.get(action)
+    if notice is None:
+        return
+    to, what = notice
+    body = comment if action != "return" else (
+        f"Revised report due {fmt_date(report.revision_due_date)}. What to revise: {comment}")
+    notify_about_report(report, to, what, body, actor_id)
+
+
+def notify_about_report(report: Report, to: str, what: str, body: str, actor_id: int | None) -> None:
+    """In-app messages about a report, written in the caller's transaction: to the grant's
+    assigned officer (to="officer", linking the review page) or to the organization's active
+    certifiers and editors (to="grantee", linking the report). Not to the actor."""
+    grant = report.grant
+    if to == "officer":
+        recipients = [grant.officer_id] if grant.officer_id else []
+        link = app_path("reviews.report_review", f"/review/reports/{report.id}", report_id=report.id)
+    else:
+        recipients = list(db.session.scalars(select(User.id).where(
+            User.organization_id == grant.organization_id, User.active.is_(True),
+            User.role.in_(("grantee_certifier", "grantee_editor")))))
+        link = report_path(report.id)
+    subject = f"{what}: {grant.award_number}, {report.period_label}"
+    rows = [{"user_id": uid, "subject": subject[:300], "body": body, "link": link[:500], "ledger_id": None}
+            for uid in recipients if uid != actor_id]
+    if rows:
+        db.session.execute(insert(UserMessage), rows)
 
 
 def add_user_messages(messages: list[tuple[int, Rendered, int]]) -> None:

@@ -198,11 +198,14 @@ def _check_lock(obj, expected: int | None, what: str) -> None:
 
 def _transition(report: Report, version: ReportVersion | None, action: str, to_status: str,
                 user: User | None, comment: str = "") -> None:
+    from grants.services import notifications  # it imports this module's labels
+
     db.session.add(ReportTransition(
         report_id=report.id, version_id=version.id if version else None, from_status=report.status,
         to_status=to_status, action=action, actor_id=user.id if user else None, comment=comment,
     ))
     report.status = to_status
+    notifications.notify_transition(report, action, user.id if user else None, comment)
 
 
 def _new_version(report: Report, user: User, source: ReportVersion | None, *, amendment: bool = False,
