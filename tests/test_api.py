@@ -464,3 +464,22 @@ def test_the_report_list_costs_the_same_queries_whatever_the_page_size(as_user):
         assert len(body["items"]) == size
         counts.append(len(statements))
     assert counts[0] == counts[1]
+
+
+def test_unknown_or_incomplete_query_parameters_are_refused_by_name(as_user):
+    api = as_user("leader@demo.test")
+    body = assert_error_shape(api.get("/rollups?region=4"), 422)
+    assert "region" in body["errors"]
+    assert "foo" in assert_error_shape(api.get("/grants?foo=bar"), 422)["errors"]
+    assert "fy" in assert_error_shape(api.get("/reports?fy=2026"), 422)["errors"]
+    assert "half" in assert_error_shape(api.get("/rollups?half=H1"), 422)["errors"]
+    assert api.get("/rollups?fiscal_year=2026&half=H1&hhs_region=4").status_code == 200
+
+
+def test_a_method_the_api_does_not_take_answers_in_the_error_shape(as_user, client):
+    api = as_user("leader@demo.test")
+    response = api("DELETE", "/grants")
+    body = assert_error_shape(response, 405)
+    assert "GET" in response.headers["Allow"] and "DELETE is not allowed" in body["message"]
+    page = client.get("/review/reports/1/return")  # a form's address opened as a page
+    assert page.status_code == 405 and "This address is for a button" in page.get_data(as_text=True)

@@ -1,6 +1,7 @@
 """API: the grants a user may see (their organization's, their programs', or all for leadership)."""
 from __future__ import annotations
 
+from marshmallow import RAISE
 from sqlalchemy.orm import joinedload
 
 from grants.blueprints.api.common import api_blueprint, check_id, current_api_user, documented, paginate
@@ -24,7 +25,7 @@ def grant_out(g: Grant) -> dict:
 
 @bp.route("/grants")
 @documented(bp, 422)
-@bp.arguments(GrantQuerySchema, location="query")
+@bp.arguments(GrantQuerySchema, location="query", unknown=RAISE)
 @bp.response(200, GrantPageSchema)
 def grant_list(args: dict):
     """Grants you may see, filtered and paged."""

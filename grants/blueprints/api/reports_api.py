@@ -7,6 +7,7 @@ on (428 without it, 412 when it is stale).
 from __future__ import annotations
 
 from flask import request
+from marshmallow import RAISE
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -134,7 +135,7 @@ def _load(report_id: int, for_update: bool = False) -> Report:
 
 @bp.route("/reports")
 @documented(bp, 422)
-@bp.arguments(ReportQuerySchema, location="query")
+@bp.arguments(ReportQuerySchema, location="query", unknown=RAISE)
 @bp.response(200, ReportPageSchema)
 def report_list(args: dict):
     """Reports you may see, newest due first, filtered and paged."""

@@ -2,6 +2,8 @@
 same survivor-privacy suppression."""
 from __future__ import annotations
 
+from marshmallow import RAISE
+
 from grants.blueprints.api.common import api_blueprint, documented, roles
 from grants.blueprints.api.schemas import RollupQuerySchema, RollupSchema
 from grants.measures import cell_label
@@ -55,7 +57,7 @@ def _row(rollup: Rollup, level: tuple, agg: Agg, group: dict, label: str, *, all
 @bp.route("/rollups")
 @documented(bp, 403, 422)
 @roles("program_officer", "leadership")
-@bp.arguments(RollupQuerySchema, location="query")
+@bp.arguments(RollupQuerySchema, location="query", unknown=RAISE)
 @bp.response(200, RollupSchema)
 def rollup_read(args: dict):
     """Counts of grants and reports, completeness, on-time rate and measure figures, grouped."""

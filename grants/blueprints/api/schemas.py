@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from grants.measures import CUMULATIVE_NARRATIVE, NARRATIVE_MAX_LENGTH, NARRATIVES
 from grants.models import REPORT_STATUSES
@@ -313,6 +313,11 @@ class RollupQuerySchema(Schema):
     group_by = fields.String(load_default="program", validate=validate.OneOf(GROUPINGS),
                              metadata=_d("What each row is: program, community, state, or period (fiscal year and "
                                          "half, for the headline measure)."))
+
+    @validates_schema
+    def _half_needs_a_year(self, data, **kwargs) -> None:
+        if data.get("half") and not data.get("fiscal_year"):
+            raise ValidationError({"half": ["A period needs its fiscal year: send fiscal_year too."]})
 
 
 class RollupFigureSchema(Schema):
