@@ -84,6 +84,8 @@ def test_numbers_are_numbers_and_text_is_text(demo, tmp_path):
     assert numbers and {c.number_format for c in numbers} == {"#,##0"}
     dates = [detail.cell(row=r, column=11).value for r in range(2, detail.max_row + 1)]
     assert all(hasattr(d, "year") for d in dates)
+    year = detail.cell(row=2, column=header.index("Fiscal year") + 1)
+    assert year.data_type == "n" and year.number_format == "0"  # 2026, not 2,026
 
 
 def test_formula_like_names_come_back_as_text_with_the_quote_prefix(app, tmp_path):

@@ -28,9 +28,9 @@ COUNT_KINDS = ("int", "int", "int", "int", "rate", "rate")
 CHART_ROWS = 16  # rows kept free under a 300-pixel chart
 DETAIL_FIXED = (
     ("Award number", "text", 16), ("Program", "text", 9), ("Organization", "text", 32), ("Community", "text", 28),
-    ("State", "text", 6), ("HHS region", "int", 7), ("Fiscal year", "int", 7), ("Period", "text", 7),
+    ("State", "text", 6), ("HHS region", "code", 7), ("Fiscal year", "code", 7), ("Period", "text", 7),
     ("Report type", "text", 8), ("Status", "text", 16), ("Effective due date", "date", 11),
-    ("First submitted (ET)", "datetime", 16), ("Timeliness", "text", 16), ("Version counted", "int", 8),
+    ("First submitted (ET)", "datetime", 16), ("Timeliness", "text", 16), ("Version counted", "code", 8),
 )
 DEFINITIONS = (
     ("Reports expected", "Reports whose effective due date (the due date, or an approved extension's date) has "
@@ -176,7 +176,7 @@ def _places(book: Book, rollup: Rollup, title: str, specs: list[MeasureSpec]) ->
     sheet = book.sheet(title)
     by_community = title == "By community"
     lead = ["Community", "State", "HHS region", "Type"] if by_community else ["State", "HHS region"]
-    lead_kinds = ("text", "text", "int", "text") if by_community else ("text", "int")
+    lead_kinds = ("text", "text", "code", "text") if by_community else ("text", "code")
     kinds = (*lead_kinds, *COUNT_KINDS, *[_measure_kind(m) for m in specs])
     if by_community:
         rows = [(("community", cid), [rollup.community_info[cid].name, rollup.community_info[cid].state,

@@ -33,6 +33,7 @@ FORMATS: dict[str, dict] = {
     "header_num": {"bold": True, "text_wrap": True, "valign": "bottom", "align": "right", "bottom": 1,
                    "bg_color": "#DFE1E2"},
     "int": {"num_format": "#,##0"},
+    "code": {"num_format": "0"},  # whole numbers that are names, not amounts: a year, a region, a version
     "number": {"num_format": "#,##0.0"},
     "currency": {"num_format": "$#,##0.00"},
     "rate": {"num_format": "0.0%"},
@@ -44,7 +45,7 @@ FORMATS: dict[str, dict] = {
     "total_currency": {"bold": True, "top": 1, "num_format": "$#,##0.00"},
     "total_rate": {"bold": True, "top": 1, "num_format": "0.0%"},
 }
-NUMERIC_KINDS = {"int", "number", "currency", "rate", "total_int", "total_number", "total_currency", "total_rate"}
+NUMERIC_KINDS = {"int", "code", "number", "currency", "rate", "total_int", "total_number", "total_currency", "total_rate"}
 TEXT_KINDS = ("text", "bold", "wrap", "title", "header", "header_num", "total_text")
 HEADER_HEIGHT = 48  # points: three lines of a wrapped column heading
 LINE_HEIGHT = 15
