@@ -140,6 +140,11 @@ def test_submission_is_refused_with_missing_values_and_narrative(signed_in):
     page = client.get(f"/reports/{report.id}/submit").get_data(as_text=True)
     assert "to fix before this report can be submitted" in page
     assert "Certify and submit" not in page
+    # problems are named as the form names them, not by internal keys
+    problems = page.split("to fix before", 1)[1].split("</ul>", 1)[0]
+    names = re.findall(r'<a class="usa-link" href="[^"]*">([^<]*)</a>', problems)
+    assert "Accomplishments against objectives" in names and "CLI-02 New clients enrolled" in names
+    assert not [n for n in names if n.startswith(("narrative", "explain:", "change:"))]
     response = certify(client, report)
     assert response.status_code == 400
     db.session.expire_all()
