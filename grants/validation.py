@@ -218,6 +218,15 @@ def clean_text(text: str | None, label: str, required: bool = True, max_length: 
     return value, None
 
 
+def draft_errors(result: CheckResult, narratives: dict[str, str]) -> dict[str, list[str]]:
+    """The rules a draft's values and narratives break, by field key: a draft is saved with
+    them (nothing typed is lost) and shows each beside its field; submitting needs none."""
+    errors: dict[str, list[str]] = {k: list(v) for k, v in result.errors.items()}
+    for key, msgs in check_narratives(narratives).items():
+        errors.setdefault(key, []).extend(msgs)
+    return errors
+
+
 def submission_problems(
     specs: list[MeasureSpec],
     result: CheckResult,
@@ -225,9 +234,7 @@ def submission_problems(
     explanations: dict[str, str],
 ) -> dict[str, list[str]]:
     """What stops a report from being submitted, by field key ('' for the whole report)."""
-    problems: dict[str, list[str]] = {k: list(v) for k, v in result.errors.items()}
-    for key, msgs in check_narratives(narratives).items():
-        problems.setdefault(key, []).extend(msgs)
+    problems = draft_errors(result, narratives)
     for spec in specs:
         for cell in spec.cells:
             if result.values.get(cell.key) is None and cell.key not in result.errors:

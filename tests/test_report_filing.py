@@ -288,3 +288,18 @@ def test_narrative_is_plain_text_never_html(signed_in):
     html = client.get(f"/reports/{report.id}").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in html
+
+
+def test_an_overlong_narrative_is_kept_in_the_draft_with_its_error_beside_it(signed_in):
+    client = signed_in("grantee@demo.test")
+    report = editable_report()
+    data = valid_form(report)
+    data["narrative_developments"] = "x" * 10_050
+    response = save(client, report, data)
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Draft saved, with 1 error to fix" in page
+    field = page.split('id="narrative_developments"', 1)[0].rsplit('<div class="usa-form-group', 1)[1]
+    assert "Use at most 10,000 characters (this has 10,050)." in field  # beside the field, above its box
+    db.session.expire_all()
+    assert len(db.session.get(Report, report.id).current_version.narrative_developments) == 10_050

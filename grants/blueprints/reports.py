@@ -23,6 +23,7 @@ from grants.security import roles_required
 from grants.services import access, grantee_home
 from grants.services import extensions as extension_service
 from grants.services import reports as report_service
+from grants.validation import draft_errors
 
 bp = Blueprint("reports", __name__)
 READERS = ("grantee_editor", "grantee_certifier", "program_officer", "leadership")
@@ -106,7 +107,8 @@ def report_edit(report_id: int):
     state = report_service.load_state(report)
     if request.method == "GET":
         form = _form_for(report, state)
-        leftover = attach_errors(form, state.check.errors) if state.version else {}
+        leftover = attach_errors(form, draft_errors(state.check, report_service.narratives_of(state.version))) \
+            if state.version else {}
         return _render_edit(report, state, form, leftover)
 
     form = _form_for(report, state, formdata=request.form)
@@ -129,9 +131,10 @@ def report_edit(report_id: int):
     db.session.commit()
     if request.form.get("action") == "review":
         return redirect(url_for("reports.report_submit", report_id=report.id))
-    if result.errors:
-        flash(f"Draft saved, with {len(result.errors)} error{'s' if len(result.errors) != 1 else ''} to fix "
-              "before you can submit. Your typed values are kept.", "warning")
+    errors = draft_errors(result, narratives)
+    if errors:
+        flash(f"Draft saved, with {len(errors)} error{'s' if len(errors) != 1 else ''} to fix "
+              "before you can submit. What you typed is kept.", "warning")
     else:
         flash("Draft saved.", "success")
     return redirect(url_for("reports.report_edit", report_id=report.id, _anchor="form-top"))
