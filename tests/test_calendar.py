@@ -19,7 +19,8 @@ world_fixture = pytest.fixture(name="world")(world_in_may)
 def create_feed(client) -> str:
     """Create (or replace) the feed address through the page; returns its path. The address is
     in that answer only: the calendar page shown afterwards never repeats it."""
-    response = client.post("/calendar/feed")
+    state = re.search(r'name="feed_state" value="([^"]+)"', client.get("/calendar").get_data(as_text=True)).group(1)
+    response = client.post("/calendar/feed", data={"feed_state": state})
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert 'id="feed-url"' not in client.get("/calendar").get_data(as_text=True)
@@ -103,3 +104,15 @@ def test_feed_of_a_deactivated_user_or_an_unknown_token_is_404(app, world):
 def test_calendar_page_needs_a_grantee_or_officer_sign_in(app, world):
     assert app.test_client().get("/calendar").status_code == 302
     assert client_for(app, world.certifier).get("/calendar").status_code == 200
+
+
+def test_reloading_the_page_that_showed_a_new_address_does_not_replace_it(app, world):
+    """A reload sends the form again, with the state of the page it came from: nothing changes,
+    and the address just copied keeps working."""
+    client = client_for(app, world.certifier)
+    before = re.search(r'name="feed_state" value="([^"]+)"', client.get("/calendar").get_data(as_text=True)).group(1)
+    path = create_feed(client)
+    again = client.post("/calendar/feed", data={"feed_state": before}, follow_redirects=True)
+    assert "nothing changed" in again.get_data(as_text=True)
+    assert events(app, path)  # the copied address still answers
+

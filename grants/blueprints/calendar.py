@@ -43,8 +43,14 @@ def _render_page(new_feed_url: str | None = None, status: int = 200):
         weeks=feeds.month_grid(first, items) if view == "grid" else [],
         previous=feeds.shift_month(first, -1), following=feeds.shift_month(first, 1),
         report_endpoint=_report_endpoint(user), has_feed=bool(user.calendar_token_digest),
-        new_feed_url=new_feed_url,
+        feed_state=_feed_state(user), new_feed_url=new_feed_url,
     ), status
+
+
+def _feed_state(user) -> str:
+    """Which address the page's Create/Replace button was shown for (a fingerprint of it, or
+    "none"): a reload that sends the form again finds another one and creates nothing."""
+    return (user.calendar_token_digest or "none")[:16]
 
 
 @bp.route("/calendar/feed", methods=["POST"])
@@ -55,7 +61,12 @@ def calendar_feed_create():
     form = FlaskForm()
     if not form.validate_on_submit():
         return redirect(url_for("calendar.calendar_page"))
-    token = feeds.create_feed_token(current_user._get_current_object())
+    user = current_user._get_current_object()
+    if request.form.get("feed_state") != _feed_state(user):
+        flash("Your calendar address was already made from this page (reloading it sends the form again), so "
+              "nothing changed. It is shown only once: if you did not copy it, replace it.", "info")
+        return redirect(url_for("calendar.calendar_page"))
+    token = feeds.create_feed_token(user)
     db.session.commit()
     flash("Your private calendar address is ready. Copy it now: it is shown only once.", "success")
     return _render_page(url_for("calendar.calendar_feed", token=token, _external=True))
