@@ -8,7 +8,10 @@ report from the reporting calendar (a pure function). No query runs per row.
 The *current report* of a grant is the one the officer has to follow: the earliest report whose
 period has ended and that is not yet accepted or excused (still owed, late, or awaiting review);
 when there is none, the latest report whose period has started. With a fiscal-year or period
-filter, the rows are instead the grants' reports of that period.
+filter, the rows are instead the grants' reports of that period; with a status filter (due soon,
+overdue, awaiting review...), every started report in that status, so that the list behind a
+count on the page shows each report the count counts (a grant's current report can hide a later
+overdue one).
 """
 from __future__ import annotations
 
@@ -107,6 +110,7 @@ class Page:
 @dataclass
 class Portfolio:
     page: Page
+    rows_are_reports: bool  # a row per report (a period or status filter), else per grant
     due_soon: int
     overdue: int
     awaiting_review: int
@@ -212,8 +216,11 @@ def load_portfolio(user: User, filters: PortfolioFilters, today: date) -> Portfo
     timeliness = timeliness_expr(today)
     grant_conditions = _grant_conditions(user, filters)
     period_conditions = _period_conditions(filters)
+    by_report = bool(period_conditions or (filters.status and filters.status != "none"))
     if period_conditions:
         report_join = and_(Report.grant_id == Grant.id, *period_conditions)
+    elif by_report:
+        report_join = and_(Report.grant_id == Grant.id, Report.period_start <= today)
     else:
         report_join = Report.id == current_report_id(today)
 
@@ -221,7 +228,7 @@ def load_portfolio(user: User, filters: PortfolioFilters, today: date) -> Portfo
         select(Grant.id).join(Organization, Organization.id == Grant.organization_id)
         .join(Program, Program.id == Grant.program_id).join(Community, Community.id == Grant.community_id)
     )
-    base = base.join(Report, report_join) if period_conditions else base.outerjoin(Report, report_join)
+    base = base.join(Report, report_join) if by_report else base.outerjoin(Report, report_join)
     base = base.where(*grant_conditions)
     if filters.status:
         base = base.where(_status_condition(filters.status, timeliness, today))
@@ -261,7 +268,8 @@ def load_portfolio(user: User, filters: PortfolioFilters, today: date) -> Portfo
 
     due_soon, overdue, awaiting = _counts(grant_conditions, filters, today)
     return Portfolio(
-        page=Page(items, page, PER_PAGE, total), due_soon=due_soon, overdue=overdue, awaiting_review=awaiting,
+        page=Page(items, page, PER_PAGE, total), rows_are_reports=by_report, due_soon=due_soon, overdue=overdue,
+        awaiting_review=awaiting,
         programs=officer_programs(user), states=_states(user, filters.mine),
         fiscal_years=_fiscal_years(user, filters.mine, today),
     )
