@@ -34,6 +34,7 @@ def explain_name(code: str) -> str:
 
 class _ReportFormBase(FlaskForm):
     lock_version = HiddenField()
+    base = HiddenField()  # fingerprints of the fields as this page showed them (reports.merge_edits)
 
 
 def build_report_form(specs: list[MeasureSpec], warnings: list[RuleWarning], final: bool, **kwargs) -> FlaskForm:

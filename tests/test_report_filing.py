@@ -246,10 +246,47 @@ def test_second_save_from_a_stale_page_is_refused_and_shows_both_values(demo):
     assert response.status_code == 409
     html = response.get_data(as_text=True)
     assert "Someone else saved this draft first" in html
-    assert 'value="12"' in html and "<td>11</td>" in html
+    assert 'value="12"' in html and '<td class="app-prewrap">11</td>' in html
     db.session.expire_all()
     values = {v.measure_code: v.raw for v in db.session.get(Report, report.id).current_version.values}
     assert values["CLI-01"] == "11"
+
+
+def test_a_late_save_keeps_the_other_persons_changes_to_fields_its_writer_did_not_touch(demo):
+    """Both open the draft; the first changes CLI-02 and saves; the second changes CLI-03 and a
+    narrative and saves too late. The second's form comes back with both people's changes (no
+    field of the first person's put back to what the second page showed), and saving it keeps
+    all three."""
+    first = login(demo.test_client(), "grantee@demo.test")
+    second = login(demo.test_client(), "editor@demo.test")
+    report = editable_report()
+    save(first, report, valid_form(report))
+
+    def form_of(page: str) -> dict[str, str]:
+        fields = dict(re.findall(r'<input[^>]*name="(m_[^"]+)"[^>]*value="([^"]*)"', page))
+        fields.update(re.findall(r'<textarea[^>]*name="(narrative_[^"]+)"[^>]*>\s*([^<]*)</textarea>', page))
+        fields["base"] = re.search(r'name="base" type="hidden" value="([^"]*)"', page).group(1).replace("&#34;", '"')
+        return {**fields, "lock_version": lock_of(page), "action": "save"}
+
+    page_a, page_b = (c.get(f"/reports/{report.id}/edit").get_data(as_text=True) for c in (first, second))
+    a, b = form_of(page_a), form_of(page_b)
+    a["m_CLI_02"] = str(int(a["m_CLI_02"]) - 1)
+    assert first.post(f"/reports/{report.id}/edit", data=a).status_code == 302
+    b["m_CLI_03"] = str(int(b["m_CLI_03"]) - 1)
+    b["narrative_next_period"] = "We will open a second shelter."
+    late = second.post(f"/reports/{report.id}/edit", data=b)
+    assert late.status_code == 409
+    html = late.get_data(as_text=True)
+    assert "You both changed" not in html  # different fields: nothing to decide
+    merged = form_of(html)
+    assert (merged["m_CLI_02"], merged["m_CLI_03"]) == (a["m_CLI_02"], b["m_CLI_03"])
+    assert merged["narrative_next_period"].strip() == "We will open a second shelter."
+    assert second.post(f"/reports/{report.id}/edit", data=merged).status_code == 302
+    db.session.expire_all()
+    version = db.session.get(Report, report.id).current_version
+    values = {v.measure_code: v.raw for v in version.values if not v.dimension}
+    assert (values["CLI-02"], values["CLI-03"]) == (a["m_CLI_02"], b["m_CLI_03"])
+    assert version.narrative_next_period == "We will open a second shelter."
 
 
 def test_other_grantee_gets_404_for_every_report_url_of_grantee(signed_in):

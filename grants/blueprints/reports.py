@@ -2,8 +2,11 @@
 read-only report page everyone who may see a report shares."""
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from forms.report_form import (
     CertificationForm,
@@ -72,10 +75,28 @@ def _lock(value) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def _posted_base() -> dict[str, str]:
+    """The fingerprints the page was shown with ({} from a page without them: then every field
+    counts as changed by its writer)."""
+    try:
+        base = json.loads(request.form.get("base") or "{}")
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in base.items()} if isinstance(base, dict) else {}
+
+
+def _edit_fields(state) -> dict[str, str]:
+    """Every cell and narrative of the draft in `state`, by key, as text."""
+    fields = {cell.key: state.raw.get(cell.key, "") for spec in state.specs for cell in spec.cells}
+    fields.update(report_service.narratives_of(state.version))
+    return fields
+
+
 def _form_for(report, state, formdata=None):
     version = state.version
     data = {field_name(k): v for k, v in state.raw.items()}
     data.update(report_service.narratives_of(version))
+    data["base"] = json.dumps(report_service.edit_fingerprints(_edit_fields(state)))
     for w in state.check.warnings:
         data[explain_name(w.code)] = (version.explanations or {}).get(w.code, "") if version else ""
     data["lock_version"] = version.lock_version if version and version.status == "draft" else ""
@@ -124,10 +145,18 @@ def report_edit(report_id: int):
         db.session.rollback()
         report = access.get_report(current_user, report_id)
         current = report_service.load_state(report)
-        typed_form = _form_for(report, current, formdata=request.form)
+        theirs = _edit_fields(current)
+        merged, conflicts = report_service.merge_edits(_posted_base(), {**raw, **narratives}, theirs)
+        formdata = MultiDict(request.form)
+        for key, value in merged.items():
+            formdata[key if key in narratives else field_name(key)] = value
+        formdata["base"] = json.dumps(report_service.edit_fingerprints(theirs))  # the form is now based on theirs
+        typed_form = _form_for(report, current, formdata=formdata)
         typed_form.lock_version.data = current.version.lock_version if current.version else ""
-        return _render_edit(report, current, typed_form, {}, 409, stale={"message": exc.message, "current": current.raw,
-                                                                         "typed": raw})
+        return _render_edit(report, current, typed_form, {}, 409, stale={
+            "message": exc.message,
+            "conflicts": [(report_service.problem_label(current, key), merged[key], theirs.get(key, ""))
+                          for key in conflicts]})
     db.session.commit()
     if request.form.get("action") == "review":
         return redirect(url_for("reports.report_submit", report_id=report.id))

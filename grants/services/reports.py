@@ -6,6 +6,7 @@ A submitted version is frozen: any later edit happens in a new version.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -297,6 +298,30 @@ def problems_before_submission(state: ReportState) -> dict[str, list[str]]:
     elif not (version.narrative_cumulative or "").strip():
         problems.setdefault(CUMULATIVE_NARRATIVE[0], []).append("Describe the whole award's accomplishments (final report).")
     return problems
+
+
+def edit_fingerprints(fields: dict[str, str]) -> dict[str, str]:
+    """A short fingerprint of each field's text as a page showed it (the page keeps them, so a
+    save that comes too late can tell which fields its writer changed)."""
+    return {key: hashlib.sha256((value or "").replace("\r\n", "\n").encode()).hexdigest()[:16]
+            for key, value in fields.items()}
+
+
+def merge_edits(base: dict[str, str], typed: dict[str, str], current: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """A save that lost the race to another (three-way): every field takes what its writer
+    typed where they changed it from the page they started from (`base`, fingerprints), and
+    the other person's saved value elsewhere. Returns the merged fields and the keys both
+    changed, differently (the writer's value is kept there, for them to decide)."""
+    typed_prints, current_prints = edit_fingerprints(typed), edit_fingerprints(current)
+    merged, conflicts = {}, []
+    for key, value in typed.items():
+        if key in base and typed_prints[key] == base[key]:
+            merged[key] = current.get(key, "")  # untouched here: theirs (perhaps changed) stands
+            continue
+        merged[key] = value
+        if key in current and base.get(key) != current_prints[key] and current_prints[key] != typed_prints[key]:
+            conflicts.append(key)
+    return merged, conflicts
 
 
 def problem_label(state: ReportState, key: str) -> str:
