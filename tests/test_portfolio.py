@@ -91,8 +91,8 @@ def test_default_lists_grants_assigned_to_me_and_all_lists_the_programs_grants(a
 def test_current_report_is_the_earliest_still_owed_then_the_latest_started(app, world):
     today = TODAY.date()
 
-    def current():
-        row = load_portfolio(world.officer, PortfolioFilters(), today).page.items[0]
+    def current(on=today):
+        row = load_portfolio(world.officer, PortfolioFilters(), on).page.items[0]
         return row.report.period_label, row.timeliness, row.status_label
 
     assert current() == ("FY2025 H1", "overdue", "Overdue 380 days")
@@ -103,6 +103,11 @@ def test_current_report_is_the_earliest_still_owed_then_the_latest_started(app, 
     assert current() == ("FY2026 H1", "overdue", "Overdue 15 days")
     file_report(world.report("FY2026 H1"), world.certifier)
     assert current() == ("FY2026 H1", "submitted_late", "Submitted late"), "awaiting review stays current"
+    report_service.return_report(world.report("FY2026 H1"), world.officer, "Explain CLI-01.", today + timedelta(days=7))
+    db.session.commit()
+    assert current() == ("FY2026 H1", "submitted_late", "Returned: revision due May 22, 2026")
+    assert current(today + timedelta(days=9))[2] == "Returned: revision overdue 2 days"
+    file_report(world.report("FY2026 H1"), world.certifier)
     report_service.accept_report(world.report("FY2026 H1"), world.officer)
     db.session.commit()
     assert current() == ("FY2026 H2", "open", "Open")

@@ -11,7 +11,7 @@ from grants.extensions import db
 from grants.models import ExtensionRequest, Grant, Report, ReportVersion, User
 from grants.periods import days_overdue, deadline_phrase, eastern_today, timeliness
 from grants.services.access import GRANTEE_ROLES, grant_scope
-from grants.services.reports import counted_version_ids
+from grants.services.reports import counted_version_ids, revision_pending
 
 ACTIONABLE = ("not_started", "draft", "returned")
 
@@ -22,12 +22,6 @@ class Deadline:
     phrase: str        # "Due in 5 days, on May 5, 2026"
     extended: bool
     days_overdue: int
-
-
-def revision_pending(report: Report) -> bool:
-    """Returned and not resubmitted yet (returned, or a draft of the revision): what is due is the
-    revision, by the revision due date (set when returned, cleared when resubmitted)."""
-    return report.revision_due_date is not None and report.status in ("returned", "draft")
 
 
 def deadline_for(report: Report, today: date | None = None) -> Deadline:

@@ -27,6 +27,7 @@ from grants.formatting import fmt_date
 from grants.models import Community, ExtensionRequest, Grant, Organization, Program, ProgramOfficer, Report, User
 from grants.periods import TIMELINESS_LABELS, days_overdue, reporting_periods
 from grants.services import access
+from grants.services.reports import revision_pending
 from grants.services.timeliness import timeliness_expr
 
 PER_PAGE = 50
@@ -194,6 +195,10 @@ def status_label(timeliness: str | None, report: Report | None, today: date) -> 
     """What the officer reads in the status column: 'Overdue 12 days', 'Extended to May 1, 2026'."""
     if report is None or timeliness is None:
         return "No report yet"
+    if revision_pending(report):
+        late = days_overdue(report.revision_due_date, today)
+        return (f"Returned: revision overdue {late} day{'s' if late != 1 else ''}" if late
+                else f"Returned: revision due {fmt_date(report.revision_due_date)}")
     extended = report.effective_due_date > report.due_date
     if timeliness == "overdue":
         n = days_overdue(report.effective_due_date, today)

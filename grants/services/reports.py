@@ -324,6 +324,12 @@ def merge_edits(base: dict[str, str], typed: dict[str, str], current: dict[str, 
     return merged, conflicts
 
 
+def revision_pending(report: Report) -> bool:
+    """Returned and not resubmitted yet (returned, or a draft of the revision): what is due is the
+    revision, by the revision due date (set by return_report, cleared by submit_report)."""
+    return report.revision_due_date is not None and report.status in ("returned", "draft")
+
+
 def problem_label(state: ReportState, key: str) -> str:
     """The name people know a problem's field by (problems_before_submission keys): the
     narrative's heading, the measure cell's title, or the warning its explanation is for."""
