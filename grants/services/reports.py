@@ -495,7 +495,8 @@ def visible_remarks(report: Report, user: User) -> list[Remark]:
 
 
 def history(report: Report) -> list[ReportTransition]:
-    """Every transition of the report; a private return remark is never copied into one."""
+    """Every status change of the report, oldest first (with its comment: the remarks of a return
+    are public, so the grantee's history shows what to revise)."""
     return list(db.session.scalars(
         select(ReportTransition).where(ReportTransition.report_id == report.id)
         .options(selectinload(ReportTransition.actor), selectinload(ReportTransition.version))
