@@ -318,6 +318,9 @@ def test_recipients_see_the_reminder_in_the_app(world, smtp):
     messages = db.session.scalars(select(UserMessage).where(UserMessage.user_id == world["certifier"].id)).all()
     assert len(messages) == 1
     assert "due in 1 day" in messages[0].subject and messages[0].link == f"/reports/{world['report'].id}"
+    scan(DUE + timedelta(days=7))  # the officer's escalation takes them to the review page
+    escalation = db.session.scalars(select(UserMessage).where(UserMessage.user_id == world["officer"].id)).one()
+    assert escalation.link == f"/review/reports/{world['report'].id}"
 
 
 def test_scan_records_exactly_what_the_plan_says_for_every_due_date(app):

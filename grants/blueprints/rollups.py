@@ -19,7 +19,7 @@ from grants.security import roles_required
 from grants.services import access
 from grants.services.reports import STATUS_LABELS
 from reporting import workbooks
-from reporting.rollup import Agg, Rollup, build_rollup, report_rows
+from reporting.rollup import TREND_YEARS, Agg, Rollup, build_rollup, report_rows
 from reporting.suppression import note
 from reporting.workbooks.rollup import generated_filename
 
@@ -64,7 +64,8 @@ def dashboard():
     rollup = build_rollup(params, totals_only=True, codes=DASHBOARD_MEASURES)
     return render_template("rollups/dashboard.html", form=form, params=params, rollup=rollup,
                            charts=dashboard_charts(rollup), note=note(rollup.threshold),
-                           names={m.code: m.name for m in rollup.measures}, short=SHORT_NAMES)
+                           names={m.code: m.name for m in rollup.measures}, short=SHORT_NAMES,
+                           trend_years=TREND_YEARS)
 
 
 @bp.route("/dashboard/communities/<int:community_id>")

@@ -134,6 +134,13 @@ def report_path(report_id: int) -> str:
     return app_path("reports.report_view", f"/reports/{report_id}", report_id=report_id)
 
 
+def report_path_for(role: str, report_id: int) -> str:
+    """Where a message about a report takes its reader: officers to its review page."""
+    if role == "program_officer":
+        return app_path("reviews.report_review", f"/review/reports/{report_id}", report_id=report_id)
+    return report_path(report_id)
+
+
 @dataclass(frozen=True)
 class Rendered:
     subject: str
@@ -157,7 +164,7 @@ def render_reminder(row) -> Rendered:
     period = f"FY{row.fiscal_year} {row.half}"
     kind_of_report = "final report" if row.report_type == "final" else "report"
     subject = f"{period} {kind_of_report} for award {row.award_number} is {phrase}"
-    link = report_path(row.report_id)
+    link = report_path_for(row.recipient_role, row.report_id)
     summary = f"The {period} {kind_of_report} for award {row.award_number} ({row.program_code}) is {phrase}."
     return render_mail(
         "reminder", subject, link, summary, row=row, phrase=phrase, period=period, kind_of_report=kind_of_report,
@@ -206,7 +213,7 @@ def notify_about_report(report: Report, to: str, what: str, body: str, actor_id:
     grant = report.grant
     if to == "officer":
         recipients = [grant.officer_id] if grant.officer_id else []
-        link = app_path("reviews.report_review", f"/review/reports/{report.id}", report_id=report.id)
+        link = report_path_for("program_officer", report.id)
     else:
         recipients = list(db.session.scalars(select(User.id).where(
             User.organization_id == grant.organization_id, User.active.is_(True),
