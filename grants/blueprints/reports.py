@@ -166,7 +166,8 @@ def report_edit(report_id: int):
               "before you can submit. What you typed is kept.", "warning")
     else:
         flash("Draft saved.", "success")
-    return redirect(url_for("reports.report_edit", report_id=report.id, _anchor="form-top"))
+    # saved=1: the page confirms the save, so the browser's unsaved copy of the form is dropped
+    return redirect(url_for("reports.report_edit", report_id=report.id, saved=1, _anchor="form-top"))
 
 
 def _submit_context(report):

@@ -63,3 +63,18 @@ def test_second_browser_saving_a_stale_draft_is_refused_and_shows_both_values(ne
     screenshot(second, "stale-save-refused")
     axe_check(second)
     assert _stored(live_server.app, report_id, "CLI-01") == "11"
+
+
+def test_after_a_save_the_browser_offers_nothing_to_restore(page, live_server):
+    """The server keeps " 7 " as "7": the browser's copy of the form differs from the saved page,
+    but it was saved, so the page confirming the save drops the copy."""
+    sign_in(page, "grantee@demo.test")
+    report_id, href = first_editable_report(page)
+    page.goto(href)
+    page.locator("[name=m_CLI_01]").fill(" 7 ")
+    page.wait_for_function("() => Object.keys(localStorage).some(k => (localStorage.getItem(k) || '').includes(' 7 '))")
+    save_draft(page)
+    assert _stored(live_server.app, report_id, "CLI-01") == "7"
+    page.goto(href)
+    expect(page.locator("main")).to_contain_text("Clients served")
+    assert page.get_by_role("button", name="Restore unsaved changes").count() == 0
