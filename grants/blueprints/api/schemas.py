@@ -311,8 +311,11 @@ class RollupQuerySchema(Schema):
     include_submitted = fields.Boolean(load_default=False, metadata=_d(
         "Also count submitted reports not yet accepted (their latest submitted version)."))
     group_by = fields.String(load_default="program", validate=validate.OneOf(GROUPINGS),
-                             metadata=_d("What each row is: program, community, state, or period (fiscal year and "
-                                         "half, for the headline measure)."))
+                             metadata=_d("What each row is: program, community, state, or period. period is the "
+                                         "trend: each half of the last 3 fiscal years up to fiscal_year (or the "
+                                         "current one), with the other filters but not half, for the headline "
+                                         "measure; its rows cover more than `total`, which is for the filters "
+                                         "as sent."))
 
     @validates_schema
     def _half_needs_a_year(self, data, **kwargs) -> None:
