@@ -13,6 +13,7 @@ from grants.measures import CUMULATIVE_NARRATIVE, NARRATIVE_MAX_LENGTH, NARRATIV
 from grants.models import REPORT_STATUSES
 from grants.periods import TIMELINESS
 from grants.validation import check_narratives
+from reporting.rollup import TREND_YEARS
 
 MAX_ID = 2**31 - 1
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -312,7 +313,7 @@ class RollupQuerySchema(Schema):
         "Also count submitted reports not yet accepted (their latest submitted version)."))
     group_by = fields.String(load_default="program", validate=validate.OneOf(GROUPINGS),
                              metadata=_d("What each row is: program, community, state, or period. period is the "
-                                         "trend: each half of the last 3 fiscal years up to fiscal_year (or the "
+                                         f"trend: each half of the last {TREND_YEARS} fiscal years up to fiscal_year (or the "
                                          "current one), with the other filters but not half, for the headline "
                                          "measure; its rows cover more than `total`, which is for the filters "
                                          "as sent."))
