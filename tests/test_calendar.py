@@ -116,3 +116,26 @@ def test_reloading_the_page_that_showed_a_new_address_does_not_replace_it(app, w
     assert "nothing changed" in again.get_data(as_text=True)
     assert events(app, path)  # the copied address still answers
 
+
+def test_a_returned_report_is_due_on_its_revision_date_in_the_calendar_and_the_feed(app, world):
+    from sqlalchemy import select
+
+    from grants.models import Report
+    from grants.services import reports as report_service
+    from tests.test_review import file_report
+
+    path = create_feed(client_for(app, world.certifier))
+    report = world.report("FY2026 H1")
+    file_report(report, world.certifier)
+    report_service.return_report(report, world.officer, "Explain CLI-01.", date(2026, 5, 27))
+    db.session.commit()
+    event = events(app, path)[f"report-{report.id}@localhost"]
+    assert event.decoded("dtstart") == date(2026, 5, 27) and "revised report due" in str(event["summary"])
+    page = client_for(app, world.certifier).get("/calendar?month=2026-05&view=list").get_data(as_text=True)
+    assert "Revision due" in page
+    # the Python rule and its SQL twin agree on every report
+    for r in world.reports:
+        db.session.refresh(r)
+        sql = db.session.scalar(select(report_service.revision_pending_sql()).where(Report.id == r.id))
+        assert bool(sql) == report_service.revision_pending(r), r.period_label
+

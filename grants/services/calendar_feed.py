@@ -14,13 +14,14 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from icalendar import Calendar, Event
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select
 
 from grants.extensions import db
 from grants.models import Grant, Organization, Report, User, utcnow
 from grants.periods import eastern_today, timeliness
 from grants.security import new_token, token_digest
 from grants.services import access
+from grants.services.reports import revision_pending_sql
 
 FEED_PAST_DAYS = 365
 FEED_FUTURE_DAYS = 2 * 365
@@ -36,11 +37,12 @@ class Obligation:
     due_date: date
     original_due_date: date
     status: str
-    timeliness: str
+    timeliness: str  # or "returned": a revision is due (due_date is the revision due date)
 
     @property
     def summary(self) -> str:
-        return f"{self.award_number} {self.period_label} {self.report_type} report due"
+        what = "revised report" if self.timeliness == "returned" else "report"
+        return f"{self.award_number} {self.period_label} {self.report_type} {what} due"
 
 
 def calendar_scope(user: User):
@@ -55,21 +57,22 @@ def obligations(user: User, start: date, end: date, today: date | None = None,
     """Reports of the user's grants with an effective due date from start to end (excused ones are
     not due); with keep_unfiled, also every earlier report never submitted."""
     today = today or eastern_today()
-    since = Report.effective_due_date >= start
+    revising = revision_pending_sql()
+    due = case((revising, Report.revision_due_date), else_=Report.effective_due_date)  # what is due, and when
+    since = due >= start
     if keep_unfiled:
         since = or_(since, Report.first_submitted_at.is_(None))
     rows = db.session.execute(
         select(Report.id, Grant.award_number, Organization.legal_name, Report.fiscal_year, Report.half,
-               Report.report_type, Report.effective_due_date, Report.due_date, Report.status, Report.first_submitted_at)
+               Report.report_type, due, Report.due_date, Report.status, Report.first_submitted_at, revising)
         .join(Grant, Grant.id == Report.grant_id).join(Organization, Organization.id == Grant.organization_id)
-        .where(calendar_scope(user), Report.status != "excused",
-               since, Report.effective_due_date <= end)
-        .order_by(Report.effective_due_date, Grant.award_number)
+        .where(calendar_scope(user), Report.status != "excused", since, due <= end)
+        .order_by(due, Grant.award_number)
     )
     return [
-        Obligation(rid, award, org, f"FY{fy} {half}", rtype, due, original, status,
-                   timeliness(status, submitted, due, today))
-        for rid, award, org, fy, half, rtype, due, original, status, submitted in rows
+        Obligation(rid, award, org, f"FY{fy} {half}", rtype, when, original, status,
+                   "returned" if revision else timeliness(status, submitted, when, today))
+        for rid, award, org, fy, half, rtype, when, original, status, submitted, revision in rows
     ]
 
 
@@ -139,7 +142,8 @@ def build_feed(user: User, report_url, base_url: str, now: datetime | None = Non
         event.add("dtstart", item.due_date)
         event.add("dtend", item.due_date + timedelta(days=1))
         event.add("summary", item.summary)
-        extended = f" (extended from {item.original_due_date.isoformat()})" if item.due_date != item.original_due_date else ""
+        extended = f" (extended from {item.original_due_date.isoformat()})" \
+            if item.due_date != item.original_due_date and item.timeliness != "returned" else ""
         event.add("description", f"{item.organization}. Due by 11:59 p.m. Eastern{extended}. Status: "
                                  f"{item.status.replace('_', ' ')}.")
         event.add("url", report_url(item.report_id))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import selectinload
 
 from grants import audit
@@ -324,10 +324,18 @@ def merge_edits(base: dict[str, str], typed: dict[str, str], current: dict[str, 
     return merged, conflicts
 
 
+REVISING = ("returned", "draft")
+
+
 def revision_pending(report: Report) -> bool:
     """Returned and not resubmitted yet (returned, or a draft of the revision): what is due is the
-    revision, by the revision due date (set by return_report, cleared by submit_report)."""
-    return report.revision_due_date is not None and report.status in ("returned", "draft")
+    revision, by the revision due date (set by return_report, cleared by submit_report).
+    `revision_pending_sql` is the same rule in SQL."""
+    return report.revision_due_date is not None and report.status in REVISING
+
+
+def revision_pending_sql():
+    return and_(Report.revision_due_date.is_not(None), Report.status.in_(REVISING))
 
 
 def problem_label(state: ReportState, key: str) -> str:
