@@ -40,6 +40,11 @@ class Obligation:
     timeliness: str  # or "returned": a revision is due (due_date is the revision due date)
 
     @property
+    def extended(self) -> bool:
+        """Due later than the calendar says, by an extension (a revision has its own date)."""
+        return self.timeliness != "returned" and self.due_date != self.original_due_date
+
+    @property
     def summary(self) -> str:
         what = "revised report" if self.timeliness == "returned" else "report"
         return f"{self.award_number} {self.period_label} {self.report_type} {what} due"
@@ -142,8 +147,7 @@ def build_feed(user: User, report_url, base_url: str, now: datetime | None = Non
         event.add("dtstart", item.due_date)
         event.add("dtend", item.due_date + timedelta(days=1))
         event.add("summary", item.summary)
-        extended = f" (extended from {item.original_due_date.isoformat()})" \
-            if item.due_date != item.original_due_date and item.timeliness != "returned" else ""
+        extended = f" (extended from {item.original_due_date.isoformat()})" if item.extended else ""
         event.add("description", f"{item.organization}. Due by 11:59 p.m. Eastern{extended}. Status: "
                                  f"{item.status.replace('_', ' ')}.")
         event.add("url", report_url(item.report_id))
