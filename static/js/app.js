@@ -181,8 +181,10 @@
         if (timer) { window.clearTimeout(timer); }
         timer = window.setTimeout(save, 500);
       }
-      form.addEventListener("input", schedule);
-      form.addEventListener("change", schedule);
+      /* Only what a person typed: the page's own events (a restore, counters updated on load) are not. */
+      function typed(event) { if (event.isTrusted) { schedule(); } }
+      form.addEventListener("input", typed);
+      form.addEventListener("change", typed);
       /* Keep the copy through the POST: only a page confirming success clears it. */
       form.addEventListener("submit", function () { if (timer) { window.clearTimeout(timer); save(); } });
     });
@@ -240,7 +242,16 @@
     if (summary) { summary.focus(); }
   }
 
+  /* (f) Character counts: USWDS counts from an empty box when the page loads; a text already in
+     it (a saved draft) is counted at once by telling the counter the text is there. */
+  function initCharacterCounts() {
+    each(".usa-character-count__field", function (field) {
+      if (field.value) { field.dispatchEvent(new Event("input", { bubbles: true })); }
+    });
+  }
+
   function init() {
+    initCharacterCounts();
     initBreakdowns();
     initAutosave();
     initConfirm();

@@ -78,3 +78,16 @@ def test_after_a_save_the_browser_offers_nothing_to_restore(page, live_server):
     page.goto(href)
     expect(page.locator("main")).to_contain_text("Clients served")
     assert page.get_by_role("button", name="Restore unsaved changes").count() == 0
+
+
+def test_a_saved_narrative_is_counted_as_soon_as_the_page_opens(page, live_server):
+    sign_in(page, "grantee@demo.test")
+    _, href = first_editable_report(page)
+    page.goto(href)
+    page.locator("[name=narrative_accomplishments]").fill("We served survivors.")
+    save_draft(page)
+    page.goto(href)
+    status = page.locator("[name=narrative_accomplishments]").locator(
+        "xpath=ancestor::*[contains(@class,'usa-character-count')][1]").locator(".usa-character-count__status")
+    expect(status).to_contain_text("9980 characters left")
+    assert page.get_by_role("button", name="Restore unsaved changes").count() == 0
