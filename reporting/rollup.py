@@ -125,17 +125,19 @@ class Agg:
     submitted: int = 0
     on_time: int = 0
     excused: int = 0
+    counted: int = 0  # reports whose values the figures count (a counted version, not excused)
     values: dict[str, float] = field(default_factory=dict)
     # percent code -> [sum of percent x weight, sum of weights, sum of percents, number of reports]
     percents: dict[str, list] = field(default_factory=dict)
 
-    def add_counts(self, grants, reports, expected, submitted, on_time, excused) -> None:
+    def add_counts(self, grants, reports, expected, submitted, on_time, excused, counted=0) -> None:
         self.grants += int(grants or 0)
         self.reports += int(reports or 0)
         self.expected += int(expected or 0)
         self.submitted += int(submitted or 0)
         self.on_time += int(on_time or 0)
         self.excused += int(excused or 0)
+        self.counted += int(counted or 0)
 
     def add_values(self, cells: dict[str, float]) -> None:
         values = self.values
@@ -152,7 +154,8 @@ class Agg:
 
     def merge(self, other: Agg, *, totals_only: bool = False) -> None:
         """Add another cell's figures (totals_only: leave out breakdown categories)."""
-        self.add_counts(other.grants, other.reports, other.expected, other.submitted, other.on_time, other.excused)
+        self.add_counts(other.grants, other.reports, other.expected, other.submitted, other.on_time, other.excused,
+                        other.counted)
         values = self.values
         for key, value in other.values.items():
             if not (totals_only and "." in key):
@@ -428,6 +431,7 @@ def _count_rows(params: RollupParams, keys: list, scope: list, places: tuple):
         func.sum(case((submitted_expr(today), one), else_=0)),
         func.sum(case((on_time_expr(today), one), else_=0)),
         func.sum(case((Report.status == "excused", one), else_=0)),
+        func.sum(case((and_(Report.status != "excused", counted_version(params).is_not(None)), one), else_=0)),
     ), places).where(*scope).group_by(*keys)
     return _rows(stmt)
 

@@ -79,7 +79,8 @@ def independent(params: RollupParams) -> dict:
         live = [v for v in versions[r.id] if v.status in ("submitted", "accepted")]
         return max(live, key=lambda v: v.number).id if live else None
 
-    out = defaultdict(lambda: {"grants": set(), "expected": 0, "submitted": 0, "on_time": 0, "values": defaultdict(float),
+    out = defaultdict(lambda: {"grants": set(), "expected": 0, "submitted": 0, "on_time": 0, "counted": 0,
+                               "values": defaultdict(float),
                                "pct": defaultdict(lambda: [0.0, 0.0, 0.0, 0])})
     latest = {}  # (level, grant, measure) -> (period_start, cells)
     for r in db.session.scalars(select(Report)):
@@ -99,6 +100,7 @@ def independent(params: RollupParams) -> dict:
             agg["expected"] += expected
             agg["submitted"] += submitted
             agg["on_time"] += on_time
+            agg["counted"] += vid is not None
             for key, value in cells.items():
                 spec = measures[key.split(".")[0]]
                 if spec.value_type == "percent":
@@ -125,6 +127,7 @@ def independent(params: RollupParams) -> dict:
 def assert_same(agg, expected: dict) -> None:
     assert agg.grants == len(expected["grants"])
     assert (agg.expected, agg.submitted, agg.on_time) == (expected["expected"], expected["submitted"], expected["on_time"])
+    assert agg.counted == expected["counted"]
     assert agg.values == pytest.approx(dict(expected["values"]))
     for code, (wp, w, p, n) in expected["pct"].items():
         mean, method = agg.percent(code)
