@@ -19,7 +19,17 @@ from werkzeug.routing import BuildError
 from grants.errors import NotFound
 from grants.extensions import db, insert_ignoring_conflicts
 from grants.formatting import fmt_date
-from grants.models import Grant, NotificationLedger, Organization, Program, Report, User, UserMessage, utcnow
+from grants.models import (
+    GRANTEE_ROLES,
+    Grant,
+    NotificationLedger,
+    Organization,
+    Program,
+    Report,
+    User,
+    UserMessage,
+    utcnow,
+)
 from grants.periods import rates
 from grants.services.reports import STATUS_LABELS as REPORT_STATUS_LABELS
 from grants.services.timeliness import expected_expr, on_time_expr, submitted_expr, timeliness_expr
@@ -176,9 +186,13 @@ def render_reminder(row) -> Rendered:
 _MESSAGE_INSERT = insert(UserMessage.__table__)  # built once; each call passes its values
 
 
+def _message_row(user_id: int, subject: str, body: str, link: str, ledger_id: int | None = None) -> dict:
+    """One user_message row (subject and link cut to their columns)."""
+    return {"user_id": user_id, "subject": subject[:300], "body": body, "link": link[:500], "ledger_id": ledger_id}
+
+
 def _message_values(user_id: int, rendered: Rendered, ledger_id: int | None) -> dict:
-    return {"user_id": user_id, "subject": rendered.subject[:300], "body": rendered.summary,
-            "link": rendered.link[:500], "ledger_id": ledger_id}
+    return _message_row(user_id, rendered.subject, rendered.summary, rendered.link, ledger_id)
 
 
 def add_user_message(user_id: int, rendered: Rendered, ledger_id: int | None = None) -> None:
@@ -216,14 +230,12 @@ def notify_about_report(report: Report, to: str, what: str, body: str, actor_id:
         link = report_path_for("program_officer", report.id)
     else:
         recipients = list(db.session.scalars(select(User.id).where(
-            User.organization_id == grant.organization_id, User.active.is_(True),
-            User.role.in_(("grantee_certifier", "grantee_editor")))))
+            User.organization_id == grant.organization_id, User.active.is_(True), User.role.in_(GRANTEE_ROLES))))
         link = report_path(report.id)
     subject = f"{what}: {grant.award_number}, {report.period_label}"
-    rows = [{"user_id": uid, "subject": subject[:300], "body": body, "link": link[:500], "ledger_id": None}
-            for uid in recipients if uid != actor_id]
+    rows = [_message_row(uid, subject, body, link) for uid in recipients if uid != actor_id]
     if rows:
-        db.session.execute(insert(UserMessage), rows)
+        db.session.execute(_MESSAGE_INSERT, rows)
 
 
 def add_user_messages(messages: list[tuple[int, Rendered, int]]) -> None:
