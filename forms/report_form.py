@@ -80,13 +80,20 @@ def typed_explanations(form: FlaskForm, previous: dict[str, str]) -> dict[str, s
     return result
 
 
+def input_name(form: FlaskForm, key: str) -> str:
+    """The form field of a report key: a narrative by its own name, a warning's explanation
+    ('explain:CODE'), else a cell."""
+    if key.startswith("explain:"):
+        return explain_name(key.removeprefix("explain:"))
+    return key if key in form.narrative_names else field_name(key)
+
+
 def attach_errors(form: FlaskForm, errors: dict[str, list[str]]) -> dict[str, list[str]]:
     """Put each rule error on its field; returns the errors that belong to no single input
     (breakdown sums, keyed 'CLI-01.age'), for the template to show beside their table."""
     leftover: dict[str, list[str]] = {}
     for key, messages in errors.items():
-        name = explain_name(key.removeprefix("explain:")) if key.startswith("explain:") else (
-            key if key in form.narrative_names else field_name(key))
+        name = input_name(form, key)
         if name in form:
             form[name].errors = list(form[name].errors or []) + list(messages)
         else:

@@ -14,6 +14,7 @@ from forms.report_form import (
     build_report_form,
     explain_name,
     field_name,
+    input_name,
     typed_explanations,
     typed_narratives,
     typed_values,
@@ -85,18 +86,11 @@ def _posted_base() -> dict[str, str]:
     return {str(k): str(v) for k, v in base.items()} if isinstance(base, dict) else {}
 
 
-def _edit_fields(state) -> dict[str, str]:
-    """Every cell and narrative of the draft in `state`, by key, as text."""
-    fields = {cell.key: state.raw.get(cell.key, "") for spec in state.specs for cell in spec.cells}
-    fields.update(report_service.narratives_of(state.version))
-    return fields
-
-
 def _form_for(report, state, formdata=None):
     version = state.version
-    data = {field_name(k): v for k, v in state.raw.items()}
-    data.update(report_service.narratives_of(version))
-    data["base"] = json.dumps(report_service.edit_fingerprints(_edit_fields(state)))
+    fields = report_service.edit_fields(state)
+    data = {key if key in report_service.NARRATIVE_FIELDS else field_name(key): value for key, value in fields.items()}
+    data["base"] = json.dumps(report_service.edit_fingerprints(fields))
     for w in state.check.warnings:
         data[explain_name(w.code)] = (version.explanations or {}).get(w.code, "") if version else ""
     data["lock_version"] = version.lock_version if version and version.status == "draft" else ""
@@ -145,11 +139,11 @@ def report_edit(report_id: int):
         db.session.rollback()
         report = access.get_report(current_user, report_id)
         current = report_service.load_state(report)
-        theirs = _edit_fields(current)
+        theirs = report_service.edit_fields(current)
         merged, conflicts = report_service.merge_edits(_posted_base(), {**raw, **narratives}, theirs)
         formdata = MultiDict(request.form)
         for key, value in merged.items():
-            formdata[key if key in narratives else field_name(key)] = value
+            formdata[input_name(form, key)] = value
         formdata["base"] = json.dumps(report_service.edit_fingerprints(theirs))  # the form is now based on theirs
         typed_form = _form_for(report, current, formdata=formdata)
         typed_form.lock_version.data = current.version.lock_version if current.version else ""

@@ -300,6 +300,14 @@ def problems_before_submission(state: ReportState) -> dict[str, list[str]]:
     return problems
 
 
+def edit_fields(state: ReportState) -> dict[str, str]:
+    """Every cell and narrative of the draft in `state`, by key, as text (blank when not entered):
+    what the edit form shows and what merge_edits compares."""
+    fields = {cell.key: state.raw.get(cell.key, "") for spec in state.specs for cell in spec.cells}
+    fields.update(narratives_of(state.version))
+    return fields
+
+
 def edit_fingerprints(fields: dict[str, str]) -> dict[str, str]:
     """A short fingerprint of each field's text as a page showed it (the page keeps them, so a
     save that comes too late can tell which fields its writer changed)."""
