@@ -637,16 +637,17 @@ def _register_suppression(rollup: Rollup, detail: list[tuple] | None) -> None:
         the programs' own (hiding it would protect nothing, and would hide the programs)."""
         return whole and all(communities_of[p] <= cids for c in cids for p in programs_of.get(c, ()))
 
+    in_state: dict[str, list[int]] = {}  # the communities of each state's row
+    for cid in rollup.communities:
+        in_state.setdefault(rollup.community_info[cid].state, []).append(cid)
     for cid, agg in rollup.communities.items():
         publish(("community", cid), agg, total_cells, exempt=whole_programs({cid}))
     for state, agg in rollup.states.items():
-        in_state = {cid for cid, c in rollup.community_info.items() if c.state == state and cid in rollup.communities}
-        publish(("state", state), agg, total_cells, exempt=whole_programs(in_state))
+        publish(("state", state), agg, total_cells, exempt=whole_programs(set(in_state[state])))
     for key in total_cells:
         sup.relate(("total", key), [("state", s, key) for s in rollup.states])
         for state in rollup.states:
-            sup.relate(("state", state, key), [("community", cid, key) for cid, c in rollup.community_info.items()
-                                               if c.state == state and cid in rollup.communities])
+            sup.relate(("state", state, key), [("community", cid, key) for cid in in_state[state]])
     for i, (programs, communities) in enumerate(rollup.link_groups()):
         # The group's programs' sum (never published itself) = its communities' sum. Hiding it
         # means hiding one of its programs too.
