@@ -21,7 +21,7 @@ from grants.models import Grant, Organization, Report, User, utcnow
 from grants.periods import eastern_today, timeliness
 from grants.security import new_token, token_digest
 from grants.services import access
-from grants.services.reports import revision_pending_sql
+from grants.services.reports import REVISION_DUE, revision_pending_sql
 
 FEED_PAST_DAYS = 365
 FEED_FUTURE_DAYS = 2 * 365
@@ -37,16 +37,16 @@ class Obligation:
     due_date: date
     original_due_date: date
     status: str
-    timeliness: str  # or "returned": a revision is due (due_date is the revision due date)
+    timeliness: str  # or REVISION_DUE (due_date is then the revision due date)
 
     @property
     def extended(self) -> bool:
         """Due later than the calendar says, by an extension (a revision has its own date)."""
-        return self.timeliness != "returned" and self.due_date != self.original_due_date
+        return self.timeliness != REVISION_DUE and self.due_date != self.original_due_date
 
     @property
     def summary(self) -> str:
-        what = "revised report" if self.timeliness == "returned" else "report"
+        what = "revised report" if self.timeliness == REVISION_DUE else "report"
         return f"{self.award_number} {self.period_label} {self.report_type} {what} due"
 
 
@@ -76,7 +76,7 @@ def obligations(user: User, start: date, end: date, today: date | None = None,
     )
     return [
         Obligation(rid, award, org, f"FY{fy} {half}", rtype, when, original, status,
-                   "returned" if revision else timeliness(status, submitted, when, today))
+                   REVISION_DUE if revision else timeliness(status, submitted, when, today))
         for rid, award, org, fy, half, rtype, when, original, status, submitted, revision in rows
     ]
 

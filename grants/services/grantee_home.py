@@ -11,17 +11,18 @@ from grants.extensions import db
 from grants.models import ExtensionRequest, Grant, Report, ReportVersion, User
 from grants.periods import days_overdue, deadline_phrase, eastern_today, timeliness
 from grants.services.access import GRANTEE_ROLES, grant_scope
-from grants.services.reports import counted_version_ids, revision_pending
+from grants.services.reports import REVISION_DUE, counted_version_ids, revision_pending
 
 ACTIONABLE = ("not_started", "draft", "returned")
 
 
 @dataclass(frozen=True)
 class Deadline:
-    kind: str          # a timeliness code (open, due_soon, overdue, ...)
+    kind: str          # a timeliness code (open, due_soon, overdue, ...) or REVISION_DUE
     phrase: str        # "Due in 5 days, on May 5, 2026"
     extended: bool
     days_overdue: int
+    repeats_status: bool = False  # its tag would say what the report's status tag says (returned)
 
 
 def deadline_for(report: Report, today: date | None = None) -> Deadline:
@@ -30,9 +31,10 @@ def deadline_for(report: Report, today: date | None = None) -> Deadline:
     kind = timeliness(report.status, report.first_submitted_at, report.effective_due_date, today)
     phrase = deadline_phrase(report.status, report.first_submitted_at, report.effective_due_date, today, extended)
     if revision_pending(report):
-        kind = "returned"
+        kind = REVISION_DUE
         phrase = f"Returned for revision: revised report due {report.revision_due_date:%B} {report.revision_due_date.day}, {report.revision_due_date.year}"
-    return Deadline(kind, phrase, extended, days_overdue(report.effective_due_date, today))
+    return Deadline(kind, phrase, extended, days_overdue(report.effective_due_date, today),
+                    repeats_status=kind == REVISION_DUE and report.status == "returned")
 
 
 @dataclass

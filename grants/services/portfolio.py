@@ -27,7 +27,7 @@ from grants.formatting import fmt_date
 from grants.models import Community, ExtensionRequest, Grant, Organization, Program, ProgramOfficer, Report, User
 from grants.periods import TIMELINESS_LABELS, days_overdue, reporting_periods
 from grants.services import access
-from grants.services.reports import revision_pending
+from grants.services.reports import REVISION_DUE, revision_pending
 from grants.services.timeliness import timeliness_expr
 
 PER_PAGE = 50
@@ -71,7 +71,7 @@ class PortfolioRow:
     report: Report | None
     timeliness: str | None
     status_label: str
-    status_kind: str | None  # the status tag's colour: the timeliness, or "returned" while a revision is due
+    status_kind: str | None  # the status tag's colour: the timeliness, or REVISION_DUE
     days_overdue: int
     extended: bool
     last_submitted_at: datetime | None
@@ -266,7 +266,7 @@ def load_portfolio(user: User, filters: PortfolioFilters, today: date) -> Portfo
             grant_id=row.id, award_number=row.award_number, organization=row.legal_name, program=row.code,
             state=row.state, assigned_to_me=row.officer_id == user.id, report=report, timeliness=status,
             status_label=status_label(status, report, today),
-            status_kind="returned" if report is not None and revision_pending(report) else status,
+            status_kind=REVISION_DUE if report is not None and revision_pending(report) else status,
             days_overdue=days_overdue(report.effective_due_date, today) if status == "overdue" else 0,
             extended=bool(report and report.effective_due_date > report.due_date),
             last_submitted_at=row.last_submitted_at, pending_extension=bool(report and row.pending_extension),

@@ -30,7 +30,7 @@ from grants.models import (
     User,
     utcnow,
 )
-from grants.periods import eastern_today
+from grants.periods import TIMELINESS_LABELS, eastern_today
 from grants.services import access
 from grants.validation import CheckResult, check_values, clean_text, submission_problems
 
@@ -333,6 +333,8 @@ def merge_edits(base: dict[str, str], typed: dict[str, str], current: dict[str, 
 
 
 REVISING = ("returned", "draft")
+REVISION_DUE = "returned"  # the deadline kind of a report whose revision is due (tagged as returned ones are)
+DEADLINE_LABELS = {**TIMELINESS_LABELS, REVISION_DUE: "Revision due"}  # a deadline kind -> its tag
 
 
 def revision_pending(report: Report) -> bool:
