@@ -47,4 +47,3 @@ def fmt_recorded(value) -> str:
     if isinstance(value, str) and _RECORDED_INSTANT.fullmatch(value):
         return fmt_datetime(datetime.fromisoformat(value), seconds=True)
     return str(value)
-

@@ -8,9 +8,10 @@ its total within a row; the rows of a table and their total; the communities of 
 state's row; the reports of the Detail sheet and their community's or program's cell) must have
 either no hidden cell or at least two. When a relation has exactly one, the smallest visible
 positive component is hidden too ("Suppressed"; whole-program figures only when no other is
-left), or the relation's total when no component is left. Zeros are never picked: a hidden zero next to a small total would give the value away.
-The pass repeats until no relation has a single hidden cell, so hiding a cell in one table is
-carried into every relation the cell belongs to (state rows against community rows, for example).
+left), or the relation's total when no component is left. Zeros are never picked: a hidden zero
+next to a small total would give the value away. The pass repeats until no relation has a single
+hidden cell, so hiding a cell in one table is carried into every relation the cell belongs to
+(state rows against community rows, for example).
 
 What this guarantees: within one page or one workbook (one choice of filters), no published
 relation lets a hidden value be computed exactly by subtraction. What it does not: combining
