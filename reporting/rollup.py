@@ -130,7 +130,7 @@ class Agg:
     # percent code -> [sum of percent x weight, sum of weights, sum of percents, number of reports]
     percents: dict[str, list] = field(default_factory=dict)
 
-    def add_counts(self, grants, reports, expected, submitted, on_time, excused, counted=0) -> None:
+    def add_counts(self, grants, reports, expected, submitted, on_time, excused, counted) -> None:
         self.grants += int(grants or 0)
         self.reports += int(reports or 0)
         self.expected += int(expected or 0)

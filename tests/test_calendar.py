@@ -133,9 +133,10 @@ def test_a_returned_report_is_due_on_its_revision_date_in_the_calendar_and_the_f
     assert event.decoded("dtstart") == date(2026, 5, 27) and "revised report due" in str(event["summary"])
     page = client_for(app, world.certifier).get("/calendar?month=2026-05&view=list").get_data(as_text=True)
     assert "Revision due" in page and "extended from" not in page
-    # the Python rule and its SQL twin agree on every report
+    # the Python rules and their SQL twins agree on every report
     for r in world.reports:
         db.session.refresh(r)
-        sql = db.session.scalar(select(report_service.revision_pending_sql()).where(Report.id == r.id))
-        assert bool(sql) == report_service.revision_pending(r), r.period_label
+        pending, due = db.session.execute(select(report_service.revision_pending_sql(), report_service.due_by_sql())
+                                          .where(Report.id == r.id)).one()
+        assert (bool(pending), due) == (report_service.revision_pending(r), report_service.due_by(r)), r.period_label
 

@@ -14,14 +14,14 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from icalendar import Calendar, Event
-from sqlalchemy import case, or_, select
+from sqlalchemy import or_, select
 
 from grants.extensions import db
 from grants.models import Grant, Organization, Report, User, utcnow
 from grants.periods import eastern_today, timeliness
 from grants.security import new_token, token_digest
 from grants.services import access
-from grants.services.reports import REVISION_DUE, revision_pending_sql
+from grants.services.reports import REVISION_DUE, due_by_sql, revision_pending_sql
 
 FEED_PAST_DAYS = 365
 FEED_FUTURE_DAYS = 2 * 365
@@ -62,8 +62,7 @@ def obligations(user: User, start: date, end: date, today: date | None = None,
     """Reports of the user's grants with an effective due date from start to end (excused ones are
     not due); with keep_unfiled, also every earlier report never submitted."""
     today = today or eastern_today()
-    revising = revision_pending_sql()
-    due = case((revising, Report.revision_due_date), else_=Report.effective_due_date)  # what is due, and when
+    revising, due = revision_pending_sql(), due_by_sql()
     since = due >= start
     if keep_unfiled:
         since = or_(since, Report.first_submitted_at.is_(None))

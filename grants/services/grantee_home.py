@@ -11,7 +11,7 @@ from grants.extensions import db
 from grants.models import ExtensionRequest, Grant, Report, ReportVersion, User
 from grants.periods import days_overdue, deadline_phrase, eastern_today, timeliness
 from grants.services.access import GRANTEE_ROLES, grant_scope
-from grants.services.reports import REVISION_DUE, counted_version_ids, revision_pending
+from grants.services.reports import REVISION_DUE, counted_version_ids, due_by, revision_pending
 
 ACTIONABLE = ("not_started", "draft", "returned")
 
@@ -69,7 +69,7 @@ def build(user: User, today: date | None = None) -> GranteeHome:
         return HomeRow(r, deadline_for(r, today), r.id in pending)
 
     due = [row(r) for r in reports if r.status in ACTIONABLE]
-    due.sort(key=lambda h: h.report.revision_due_date if revision_pending(h.report) else h.report.effective_due_date)
+    due.sort(key=lambda h: due_by(h.report))
     grants = db.session.scalars(
         select(Grant).where(grant_scope(user)).options(joinedload(Grant.program), joinedload(Grant.community))
         .order_by(Grant.award_number)

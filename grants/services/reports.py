@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import selectinload
 
 from grants import audit
@@ -346,6 +346,16 @@ def revision_pending(report: Report) -> bool:
 
 def revision_pending_sql():
     return and_(Report.revision_due_date.is_not(None), Report.status.in_(REVISING))
+
+
+def due_by(report: Report) -> date:
+    """When what is due now is due: the revision due date while a revision is due, else the
+    effective due date. `due_by_sql` is the same in SQL."""
+    return report.revision_due_date if revision_pending(report) else report.effective_due_date
+
+
+def due_by_sql():
+    return case((revision_pending_sql(), Report.revision_due_date), else_=Report.effective_due_date)
 
 
 def problem_label(state: ReportState, key: str) -> str:
