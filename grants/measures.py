@@ -162,7 +162,8 @@ NARRATIVE_MAX_LENGTH = 10_000
 
 def cell_key(measure: str, dimension: str = "", category: str = "") -> str:
     """How a cell is named everywhere (forms, uploads, roll-ups): the measure code for its total,
-    else code.dimension.category. (`reporting.rollup._cell_key` writes the same in SQL.)"""
+    else code.dimension.category. (`grants.models.CELL_KEY_SQL`, the
+    database's `report_value.cell`, writes the same in SQL.)"""
     return f"{measure}.{dimension}.{category}" if dimension else measure
 
 

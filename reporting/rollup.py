@@ -436,12 +436,6 @@ def _count_rows(params: RollupParams, keys: list, scope: list, places: tuple):
     return _rows(stmt)
 
 
-def _cell_key(value=ReportValue):
-    """A value's cell key in SQL: what `grants.measures.cell_key` writes in Python."""
-    return case((value.dimension == "", value.measure_code),
-                else_=value.measure_code + "." + value.dimension + "." + value.category)
-
-
 def _cells_per_group(grouped, n: int) -> list[tuple]:
     """(the n group keys..., {cell key: figure}) from `grouped`, a statement of the n group keys,
     a cell key and a figure with one row per group and cell: the database builds each group's
@@ -453,12 +447,11 @@ def _cells_per_group(grouped, n: int) -> list[tuple]:
 
 
 def _flow_rows(params: RollupParams, keys: list, codes: list[str], scope: list, places: tuple, totals_only: bool):
-    stmt = _values_join(_joined(select(*keys, _cell_key(), cast(func.sum(ReportValue.value), Float)), places), params) \
-        .where(*scope, Report.status != "excused", *_valid(), ReportValue.measure_code.in_(codes))
+    stmt = _values_join(_joined(select(*keys, ReportValue.cell, cast(func.sum(ReportValue.value), Float)), places),
+                        params).where(*scope, Report.status != "excused", *_valid(), ReportValue.measure_code.in_(codes))
     if totals_only:
-        stmt = stmt.where(ReportValue.dimension == "", ReportValue.category == "")
-    return _cells_per_group(stmt.group_by(*keys, ReportValue.measure_code, ReportValue.dimension,
-                                          ReportValue.category), len(keys))
+        stmt = stmt.where(ReportValue.dimension == "")
+    return _cells_per_group(stmt.group_by(*keys, ReportValue.cell), len(keys))
 
 
 def _point_in_time_rows(params: RollupParams, keys: list, time_keys: list, codes: list[str], scope: list,
@@ -470,16 +463,15 @@ def _point_in_time_rows(params: RollupParams, keys: list, time_keys: list, codes
         *[k.label(f"t{i}") for i, k in enumerate(time_keys)], func.max(Report.period_start).label("latest"),
     ), places), params).where(*scope, ReportValue.dimension == "").group_by(
         Report.grant_id, ReportValue.measure_code, *time_keys).subquery()
-    stmt = _values_join(_joined(select(*keys, _cell_key(), cast(func.sum(ReportValue.value), Float)), places),
+    stmt = _values_join(_joined(select(*keys, ReportValue.cell, cast(func.sum(ReportValue.value), Float)), places),
                         params).join(latest, and_(
         latest.c.grant_id == Report.grant_id, latest.c.code == ReportValue.measure_code,
         latest.c.latest == Report.period_start,
         *[latest.c[f"t{i}"] == k for i, k in enumerate(time_keys)],
     )).where(*scope)
     if totals_only:
-        stmt = stmt.where(ReportValue.dimension == "", ReportValue.category == "")
-    return _cells_per_group(stmt.group_by(*keys, ReportValue.measure_code, ReportValue.dimension,
-                                          ReportValue.category), len(keys))
+        stmt = stmt.where(ReportValue.dimension == "")
+    return _cells_per_group(stmt.group_by(*keys, ReportValue.cell), len(keys))
 
 
 def _percent_rows(params: RollupParams, keys: list, codes: list[str], scope: list, places: tuple):
@@ -732,7 +724,7 @@ def detail_values(params: RollupParams, people_codes: set[str]) -> tuple[list[De
     on the order the database happens to return rows in.
     """
     reports = _rows(_reports_query(params, extra=(Grant.community_id,))).all()
-    values = _values_join(_joined(select(Report.id, _json_object(_cell_key(), cast(ReportValue.value, Float))),
+    values = _values_join(_joined(select(Report.id, _json_object(ReportValue.cell, cast(ReportValue.value, Float))),
                                   _joins(params, [])), params) \
         .where(*_scope(params), Report.status != "excused", *_valid()).group_by(Report.id)
     by_report = {report_id: json.loads(cells) if isinstance(cells, str) else cells

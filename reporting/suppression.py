@@ -15,8 +15,12 @@ hidden cell, so hiding a cell in one table is carried into every relation the ce
 
 What this guarantees: within one page or one workbook (one choice of filters), no published
 relation lets a hidden value be computed exactly by subtraction. What it does not: combining
-different filter choices (for example a fiscal year against its two halves), or solving several
-overlapping relations together when every hidden value sits at an extreme of its range.
+different filter choices (for example a fiscal year against its two halves), solving several
+overlapping relations together when every hidden value sits at an extreme of its range, or
+combining the page with the workbook for the same filters: the workbook also protects its Detail
+sheet's reports, and that can hide a table figure the page shows (a community with one report in
+the filters, whose report a program's other report is worked out against). The page does not run
+the workbook's suppression because that needs every report's values (see the README).
 """
 from __future__ import annotations
 

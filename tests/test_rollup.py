@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import event, select
 
 from grants.extensions import db
+from grants.measures import CATALOG, cell_key
 from grants.models import Community, Grant, MeasureDefinition, Program, Report, ReportValue, ReportVersion
 from grants.periods import is_late
 from grants.services.reports import accept_report
@@ -157,6 +158,20 @@ def test_state_filter_matches_independent_totals(demo):
     rollup = build_rollup(params)
     assert set(rollup.states) == {"OH"}
     assert_same(rollup.total, independent(params)[("total",)])
+
+
+def test_the_database_names_every_catalogue_cell_as_cell_key_does(app):
+    """report_value.cell is computed by the database (grants.models.CELL_KEY_SQL); roll-ups group
+    and name cells by it, and forms and uploads by grants.measures.cell_key: they must agree."""
+    report = open_reports(GrantFactory(program=program("DVHT")))[0]
+    keys = [cell.key for spec in CATALOG.values() for cell in spec.cells]
+    version = file_report(report, dict.fromkeys(keys, 1))
+    db.session.expire_all()
+    stored = db.session.execute(select(ReportValue.measure_code, ReportValue.dimension, ReportValue.category,
+                                       ReportValue.cell).where(ReportValue.version_id == version.id)).all()
+    assert len(stored) == len(keys)
+    assert {cell for *_, cell in stored} == set(keys)
+    assert all(cell == cell_key(m, d, c) for m, d, c, cell in stored)
 
 
 def test_point_in_time_measure_takes_each_grants_latest_period_then_sums(app):

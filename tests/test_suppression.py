@@ -50,6 +50,24 @@ def test_hiding_spreads_across_tables_until_no_relation_has_a_single_hidden_cell
         assert sum(k in marks for k in (total, *parts)) != 1
 
 
+def _given_away(s: Suppressor) -> set:
+    """Hidden cells a reader can compute from what is published: a relation with one unknown
+    cell gives it away, and what is worked out is known from then on (repeated until nothing new)."""
+    known = {k for k in s.values if k not in s.marks}
+    derived: set = set()
+    changed = True
+    while changed:
+        changed = False
+        for total, parts in s.relations:
+            members = (total, *parts)
+            unknown = [k for k in members if k not in known]
+            if len(unknown) == 1 and all(k in s.values for k in members):
+                known.add(unknown[0])
+                derived.add(unknown[0])
+                changed = True
+    return derived
+
+
 def _published(rollup, level: tuple, key: str, value):
     return rollup.shown((*level, key), value)
 
@@ -146,6 +164,8 @@ def test_demo_tables_never_leave_a_single_hidden_cell_in_any_published_sum(demo)
         rollup = build_rollup(params, detail=True)
         assert _no_single_hidden(rollup) > 20
         assert any(mark == PRIMARY for mark in rollup.suppressor.marks.values())
+        # Nor can any chain of published sums work a "1-10" cell out (a wider check than the one above).
+        assert not _given_away(rollup.suppressor) & {k for k, m in rollup.suppressor.marks.items() if m == PRIMARY}
 
 
 def test_detail_report_cells_are_protected_against_their_community_and_program_totals(demo):

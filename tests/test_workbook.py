@@ -68,6 +68,10 @@ def test_workbook_has_the_dashboards_numbers(demo, tmp_path):
         lines = max(len(textwrap.wrap(str(c.value), int(ws.column_dimensions[c.column_letter].width * 0.9)))
                     for c in ws[row] if c.value)
         assert lines > 3 and ws.row_dimensions[row].height >= 15 * lines
+    for sheet in ("Summary by program", "Timeliness"):  # charts start a printed page: none is cut in two
+        ws = book[sheet]
+        first_chart_row = min(chart.anchor._from.row for chart in ws._charts)
+        assert [b.id for b in ws.row_breaks.brk] == [first_chart_row]
 
 
 def test_numbers_are_numbers_and_text_is_text(demo, tmp_path):

@@ -95,6 +95,7 @@ class Sheet:
         self.ws = book.workbook.add_worksheet(name)
         self.next_row = 0
         self.width = 0
+        self.page_breaks: list[int] = []
 
     @staticmethod
     def reserve(name: str, rows: int, cols: int) -> None:
@@ -109,6 +110,10 @@ class Sheet:
 
     def skip(self, rows: int = 1) -> None:
         self.next_row += rows
+
+    def new_page(self) -> None:
+        """Print what comes next from the top of a page (a chart that would straddle two)."""
+        self.page_breaks.append(self.next_row)
 
     def row(self, cells: Sequence, kinds: Sequence[str] | str = "text", col: int = 0,
             height: float | None = None) -> int:
@@ -216,6 +221,8 @@ class Sheet:
             first, last = filter_rows
             ws.autofilter(first, 0, max(first, last), last_col)
         ws.print_area(0, 0, last_row, last_col)
+        if self.page_breaks:
+            ws.set_h_pagebreaks(self.page_breaks)
         if landscape:
             ws.set_landscape()
         ws.set_paper(1)
