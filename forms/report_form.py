@@ -80,12 +80,21 @@ def typed_explanations(form: FlaskForm, previous: dict[str, str]) -> dict[str, s
     return result
 
 
-def input_name(form: FlaskForm, key: str) -> str:
+_NARRATIVE_NAMES = frozenset(name for name, _, _ in (*NARRATIVES, CUMULATIVE_NARRATIVE))
+
+
+def input_name(key: str) -> str:
     """The form field of a report key: a narrative by its own name, a warning's explanation
     ('explain:CODE'), else a cell."""
     if key.startswith("explain:"):
         return explain_name(key.removeprefix("explain:"))
-    return key if key in form.narrative_names else field_name(key)
+    return key if key in _NARRATIVE_NAMES else field_name(key)
+
+
+def problem_anchor(key: str) -> str:
+    """Where on the edit page a submission problem is fixed (problems_before_submission keys):
+    its field, or the warnings' section for an explanation."""
+    return "warnings" if key.startswith("explain:") else input_name(key)
 
 
 def attach_errors(form: FlaskForm, errors: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -93,7 +102,7 @@ def attach_errors(form: FlaskForm, errors: dict[str, list[str]]) -> dict[str, li
     (breakdown sums, keyed 'CLI-01.age'), for the template to show beside their table."""
     leftover: dict[str, list[str]] = {}
     for key, messages in errors.items():
-        name = input_name(form, key)
+        name = input_name(key)
         if name in form:
             form[name].errors = list(form[name].errors or []) + list(messages)
         else:

@@ -15,6 +15,7 @@ from forms.report_form import (
     explain_name,
     field_name,
     input_name,
+    problem_anchor,
     typed_explanations,
     typed_narratives,
     typed_values,
@@ -89,7 +90,7 @@ def _posted_base() -> dict[str, str]:
 def _form_for(report, state, formdata=None):
     version = state.version
     fields = report_service.edit_fields(state)
-    data = {key if key in report_service.NARRATIVE_FIELDS else field_name(key): value for key, value in fields.items()}
+    data = {input_name(key): value for key, value in fields.items()}
     data["base"] = json.dumps(report_service.edit_fingerprints(fields))
     for w in state.check.warnings:
         data[explain_name(w.code)] = (version.explanations or {}).get(w.code, "") if version else ""
@@ -143,7 +144,7 @@ def report_edit(report_id: int):
         merged, conflicts = report_service.merge_edits(_posted_base(), {**raw, **narratives}, theirs)
         formdata = MultiDict(request.form)
         for key, value in merged.items():
-            formdata[input_name(form, key)] = value
+            formdata[input_name(key)] = value
         formdata["base"] = json.dumps(report_service.edit_fingerprints(theirs))  # the form is now based on theirs
         typed_form = _form_for(report, current, formdata=formdata)
         typed_form.lock_version.data = current.version.lock_version if current.version else ""
@@ -210,7 +211,7 @@ def report_submit(report_id: int):
     return render_template(
         "reports/submit.html", report=report, state=state, problems=problems, form=form,
         can_certify=access.can_certify(current_user, report), deadline=grantee_home.deadline_for(report),
-        certification_text=report_service.CERTIFICATION_TEXT, field_name=field_name,
+        certification_text=report_service.CERTIFICATION_TEXT, problem_anchor=problem_anchor,
     ), status
 
 

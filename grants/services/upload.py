@@ -18,7 +18,6 @@ import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from flask import current_app
 
@@ -28,10 +27,7 @@ from grants.models import Report, ReportVersion, User
 from grants.services import access
 from grants.services import reports as report_service
 from grants.validation import check_narratives
-from reporting.workbooks.report_form import layout
-
-if TYPE_CHECKING:
-    from reporting.workbooks.report_form import Layout
+from reporting.workbooks.report_form import Layout, layout
 
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_SIGNATURE = b"PK\x03\x04"

@@ -93,8 +93,7 @@ def _lines(text: str, width: float) -> float:
     return LINE_HEIGHT * max(1, math.ceil(len(text) / (width * 0.95)))
 
 
-def _chart(book: Book, sheet: Sheet, kind: dict, title: str, series: list[dict], *, percent: bool = False,
-           new_page: bool = False) -> None:
+def _chart(book: Book, sheet: Sheet, kind: dict, title: str, series: list[dict], *, percent: bool = False) -> None:
     """A native chart under the tables, inside the print area (rows are kept free for it). The
     first chart of a sheet starts a printed page, so neither it nor the one under it (two fit on
     a landscape page) is cut in two by a page break."""
@@ -108,9 +107,10 @@ def _chart(book: Book, sheet: Sheet, kind: dict, title: str, series: list[dict],
         chart.set_legend({"none": True})
     chart.set_size({"width": 640, "height": 300})
     sheet.skip()
-    if new_page:
+    if not sheet.charts:
         sheet.new_page()
     sheet.ws.insert_chart(sheet.next_row, 0, chart)
+    sheet.charts += 1
     sheet.skip(CHART_ROWS)
 
 
@@ -170,7 +170,7 @@ def _summary(book: Book, rollup: Rollup) -> None:
     if programs:
         _chart(book, sheet, {"type": "column"}, "Completeness and on-time rate by program", [
             {"name": label, "categories": [name, first, 0, last, 0], "values": [name, first, col, last, col]}
-            for col, label in ((6, "Completeness"), (7, "On-time rate"))], percent=True, new_page=True)
+            for col, label in ((6, "Completeness"), (7, "On-time rate"))], percent=True)
     if programs and clients_row is not None:
         _chart(book, sheet, {"type": "column"}, "Clients served (CLI-01) by program", [
             {"name": "Clients served", "categories": [name, measures_header, 2, measures_header, 1 + len(programs)],
@@ -239,13 +239,12 @@ def _timeliness(book: Book, rollup: Rollup) -> None:
         _chart(book, sheet, {"type": "column", "subtype": "stacked"}, "Expected reports by timeliness", [
             {"name": label, "categories": [name, first, 0, last, 0], "values": [name, first, col, last, col],
              "fill": {"color": color}}
-            for col, label, color in ((5, "On time", "#00A91C"), (6, "Late", "#FFBE2E"), (7, "Not submitted", "#D83933"))],
-            new_page=True)
+            for col, label, color in ((5, "On time", "#00A91C"), (6, "Late", "#FFBE2E"), (7, "Not submitted", "#D83933"))])
     if rollup.periods:
         _chart(book, sheet, {"type": "line"}, "Completeness and on-time rate by period", [
             {"name": label, "categories": [name, trend_first, 0, trend_last, 0],
              "values": [name, trend_first, col, trend_last, col], "marker": {"type": "circle"}}
-            for col, label in ((4, "Completeness"), (5, "On-time rate"))], percent=True, new_page=not rollup.programs)
+            for col, label in ((4, "Completeness"), (5, "On-time rate"))], percent=True)
     sheet.finish(header_row=header, widths=(16, *[13] * len(headers)), freeze_cols=1,
                  filter_rows=(trend_header, trend_last), repeat_header=False)
 

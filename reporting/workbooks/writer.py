@@ -96,6 +96,7 @@ class Sheet:
         self.next_row = 0
         self.width = 0
         self.page_breaks: list[int] = []
+        self.charts = 0  # charts inserted so far
 
     @staticmethod
     def reserve(name: str, rows: int, cols: int) -> None:
