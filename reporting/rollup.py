@@ -9,9 +9,10 @@ one program and one community. Each group's measure figures come back as one JSO
 by the database (`_cells_per_group`), a row per group rather than one per figure. The workbook's
 Detail sheet also needs each report's own values: `detail_values` reads them once (one query over
 the counted versions in scope), and that one read gives both the Detail rows and the report-level
-people counts the suppression protects. The workbook runs these independent reads at the same
-time on connections that share one snapshot (`_read_all`, grants.snapshots); the page runs them
-one after the other.
+people counts the suppression protects; every other publication reads those people counts alone
+(`people_values`), so all of them suppress the same figures. The workbook runs these independent
+reads at the same time on connections that share one snapshot (`_read_all`, grants.snapshots);
+the page runs them one after the other.
 
 Rules (DOMAIN.md 'Roll-ups'):
 - Only the version that counts: `Report.official_version_id` (the accepted version; an accepted
@@ -23,7 +24,8 @@ Rules (DOMAIN.md 'Roll-ups'):
   filter, summed across grants.
 - Percents: the mean weighted by the denominator measure (PERCENT_WEIGHTS) over the reports that
   give both, else the simple mean; each figure says which.
-- People counts are suppressed (`reporting.suppression`) in every cell smaller than a whole program.
+- People counts are suppressed (`reporting.suppression`) in every cell smaller than a whole program
+  (a report's own count included, unless it is its whole program's).
 """
 from __future__ import annotations
 
@@ -152,14 +154,13 @@ class Agg:
         acc[2] += total or 0.0
         acc[3] += int(n or 0)
 
-    def merge(self, other: Agg, *, totals_only: bool = False) -> None:
-        """Add another cell's figures (totals_only: leave out breakdown categories)."""
+    def merge(self, other: Agg) -> None:
+        """Add another cell's figures."""
         self.add_counts(other.grants, other.reports, other.expected, other.submitted, other.on_time, other.excused,
                         other.counted)
         values = self.values
         for key, value in other.values.items():
-            if not (totals_only and "." in key):
-                values[key] = values.get(key, 0.0) + value
+            values[key] = values.get(key, 0.0) + value
         for code, acc in other.percents.items():
             self.add_percent(code, *acc)
 
@@ -532,33 +533,37 @@ def measures_in_scope(params: RollupParams) -> list[MeasureSpec]:
     return [MeasureSpec.from_model(m) for m in rows]
 
 
-def build_rollup(params: RollupParams, *, trend: bool = True, detail: bool = False,
-                 totals_only: bool = False, codes: tuple[str, ...] | None = None, parallel: bool = False) -> Rollup:
+def build_rollup(params: RollupParams, *, detail: bool = False, codes: tuple[str, ...] | None = None,
+                 parallel: bool = False) -> Rollup:
     """Compute and suppress every roll-up table for `params`.
 
-    trend adds the period-by-period figures (the last TREND_YEARS fiscal years up to the chosen
-    one); detail adds the Detail sheet's reports with their values (`Rollup.details`, read once by
-    `detail_values`) and their report-level people counts to the suppression (the workbook needs
-    them; the tables are the same grouped queries either way); totals_only leaves out breakdown
-    categories and codes limits the measures (the dashboard shows a few totals only); parallel runs
-    the reads at the same time on connections sharing one snapshot (`_read_all`: the workbook).
+    Every publication of one choice of filters (the dashboard, its community drill-down, the API
+    and the workbook) solves the same suppression problem, so none of them shows a figure another
+    hides: each people measure's cells in every table (programs with their breakdown categories,
+    communities, states, periods, the whole) and in every report in scope (the Detail sheet's
+    rows, read by `people_values` when the Detail rows themselves are not needed). `codes` limits
+    the measures: each measure is a problem of its own (no relation joins two measures), so a page
+    showing a few measures hides exactly what the workbook hides of them. `detail` adds the Detail
+    sheet's reports with every value (`Rollup.details`, read once by `detail_values`, which also
+    gives the report-level people counts); `parallel` runs the reads at the same time on
+    connections sharing one snapshot (`_read_all`).
     """
     params = replace(params, today=params.on)  # one "today" for every read, whatever the clock does meanwhile
     measures = [m for m in measures_in_scope(params) if codes is None or m.code in codes]
+    people_codes = {m.code for m in measures if is_people_cell(m)}
     last = params.fiscal_year or fiscal_year_of(params.on)
     units: dict[str, Callable[[], object]] = {}
     if detail:
-        people_codes = {m.code for m in measures if is_people_cell(m)}
         units["detail"] = lambda: detail_values(params, people_codes)
+    elif people_codes:
+        units["people"] = lambda: people_values(params, people_codes)
     # Communities and states show measure totals only: their grain needs no breakdown category.
     units["grain"] = lambda: _grouped(params, [Grant.program_id, Grant.community_id], [], measures, totals_only=True)
-    if not totals_only:  # programs show every breakdown category: grouped by program alone
-        units["programs"] = lambda: _grouped(params, [Grant.program_id], [], measures)
-    if trend:
-        units["trend"] = lambda: _grouped(
-            params.without_period(), [Report.fiscal_year, Report.half], [Report.fiscal_year, Report.half],
-            [m for m in measures if m.code in TREND_MEASURES], totals_only=True,
-            extra=(Report.fiscal_year.between(last - TREND_YEARS + 1, last),))
+    units["programs"] = lambda: _grouped(params, [Grant.program_id], [], measures)  # every breakdown category
+    units["trend"] = lambda: _grouped(
+        params.without_period(), [Report.fiscal_year, Report.half], [Report.fiscal_year, Report.half],
+        [m for m in measures if m.code in TREND_MEASURES], totals_only=True,
+        extra=(Report.fiscal_year.between(last - TREND_YEARS + 1, last),))
     units["programs_list"] = lambda: _rows(select(Program.id, Program.code, Program.name)).all()
     units["communities_list"] = lambda: _rows(select(
         Community.id, Community.name, Community.state, Community.community_type, Community.hhs_region)).all()
@@ -567,21 +572,18 @@ def build_rollup(params: RollupParams, *, trend: bool = True, detail: bool = Fal
     program_codes = {pid: code for pid, code, _ in read["programs_list"]}
     names = {code: name for _, code, name in read["programs_list"]}
     grain = {(program_codes[p], c): agg for (p, c), agg in read["grain"].items()}
-    details, people = read["detail"] if detail else (None, None)
+    details, people = read["detail"] if detail else (None, read.get("people", []))
     in_grain = {community_id for _, community_id in grain}
     info = {row[0]: CommunityInfo(*row) for row in read["communities_list"] if row[0] in in_grain}
     total, programs, communities, states = Agg(), {}, {}, {}
-    for (program_code, community_id), agg in sorted(grain.items()):
+    for (_, community_id), agg in sorted(grain.items()):
         communities.setdefault(community_id, Agg()).merge(agg)
-        if totals_only:
-            programs.setdefault(program_code, Agg()).merge(agg)
-    if not totals_only:
-        programs = {program_codes[p]: agg for (p,), agg in read["programs"].items()}
+    programs = {program_codes[p]: agg for (p,), agg in read["programs"].items()}
     for agg in programs.values():
         total.merge(agg)
     for community_id, agg in communities.items():
         states.setdefault(info[community_id].state, Agg()).merge(agg)
-    periods: dict[tuple[int, str], Agg] = dict(sorted(read["trend"].items())) if trend else {}
+    periods: dict[tuple[int, str], Agg] = dict(sorted(read["trend"].items()))
     rollup = Rollup(params, datetime.now(UTC), measures, names, total, dict(sorted(programs.items())),
                     dict(sorted(communities.items(), key=lambda kv: (info[kv[0]].state, info[kv[0]].name))),
                     info, dict(sorted(states.items())), periods,
@@ -593,8 +595,9 @@ def build_rollup(params: RollupParams, *, trend: bool = True, detail: bool = Fal
 
 # --- suppression --------------------------------------------------------------------------------
 
-def _register_suppression(rollup: Rollup, detail: list[tuple] | None) -> None:
-    """Publish every people-count cell of the roll-up and the additive relations among them."""
+def _register_suppression(rollup: Rollup, people_in_reports: list[tuple]) -> None:
+    """Publish every people-count cell of the roll-up and the additive relations among them;
+    `people_in_reports` are the reports' own (`people_values`)."""
     sup, whole = rollup.suppressor, rollup.params.whole_program
     people = [m for m in rollup.measures if is_people_cell(m)]
     all_cells = [c.key for m in people for c in m.cells]
@@ -657,12 +660,15 @@ def _register_suppression(rollup: Rollup, detail: list[tuple] | None) -> None:
             halves = [p for p in rollup.periods if p[0] == rollup.params.fiscal_year]
             for key in headline:
                 sup.relate(("total", key), [("period", p, key) for p in halves])
-    if detail is not None:
+    if people_in_reports:
         by_community: dict[int, set[int]] = {}
         by_program: dict[str, set[int]] = {}
-        cell, last = sup.cell, None
-        for report_id, program_code, community_id, key, value in detail:
-            cell(("report", report_id, key), value)
+        cell, last, programs = sup.cell, None, rollup.programs
+        for report_id, program_code, community_id, key, value in people_in_reports:
+            # A report whose count is its whole program's (the program's other reports counted 0)
+            # is a whole-program figure, exempt like the program's own: hiding it would protect
+            # nothing, and would hide the program.
+            cell(("report", report_id, key), value, exempt=whole and value == programs[program_code].value(key))
             if report_id != last:
                 last = report_id
                 by_community.setdefault(community_id, set()).add(report_id)
@@ -715,36 +721,50 @@ def _json_object(key, value):
 
 
 def detail_values(params: RollupParams, people_codes: set[str]) -> tuple[list[DetailRow], list[tuple]]:
-    """Every report in scope with the values of its counted version (the Detail rows), and
-    (report id, program, community id, cell key, value) of every counted value of the measures
-    `people_codes` (people counts: the suppression's report-level cells), from one read of the
-    values.
-
-    People counts come in period, report, cell order, so the suppression's choices do not depend
-    on the order the database happens to return rows in.
-    """
+    """Every report in scope with the values of its counted version (the Detail rows), and the
+    people counts among them (`people_values`' rows), from one read of the values."""
     reports = _rows(_reports_query(params, extra=(Grant.community_id,))).all()
     values = _values_join(_joined(select(Report.id, _json_object(ReportValue.cell, cast(ReportValue.value, Float))),
                                   _joins(params, [])), params) \
         .where(*_scope(params), Report.status != "excused", *_valid()).group_by(Report.id)
     by_report = {report_id: json.loads(cells) if isinstance(cells, str) else cells
                  for report_id, cells in _driver_rows(values)}
-
-    people_keys = sorted(cell for cell in set().union(*by_report.values()) if cell.split(".", 1)[0] in people_codes)
     details = [DetailRow._make((*row[:15], by_report.get(row[0]) or {})) for row in reports]
+    # DetailRow: 0 report id, 2 program, 8 half; then the extra community id
+    return details, _people_rows(((row[0], row[2], row[15], row[8], by_report.get(row[0])) for row in reports),
+                                 people_codes)
+
+
+def people_values(params: RollupParams, people_codes: set[str]) -> list[tuple]:
+    """(report id, program, community id, cell key, value) of every counted value of the measures
+    `people_codes` in the reports in scope: the suppression's report-level cells, what the
+    workbook's Detail sheet publishes of them (the same rows as `detail_values` gives)."""
+    stmt = _values_join(_joined(select(
+        Report.id, Program.code, Grant.community_id, Report.half,
+        _json_object(ReportValue.cell, cast(ReportValue.value, Float)),
+    )), params).where(
+        *_scope(params), Report.status != "excused", *_valid(), ReportValue.measure_code.in_(sorted(people_codes)),
+    ).group_by(Report.id, Program.code, Grant.community_id, Report.half)
+    return _people_rows(((*row[:4], json.loads(row[4]) if isinstance(row[4], str) else row[4])
+                         for row in _driver_rows(stmt)), people_codes)
+
+
+def _people_rows(reports, people_codes: set[str]) -> list[tuple]:
+    """From (report id, program, community id, half, {cell key: value} or None) of each report:
+    its people counts, in period, report, cell order, so the suppression's choices depend neither
+    on the order the database returns rows in nor on which read gave them."""
+    reports = sorted((r for r in reports if r[4]), key=lambda r: (r[3], r[0]))
+    keys = sorted(key for key in set().union(*(r[4] for r in reports)) if key.split(".", 1)[0] in people_codes)
     people: list[tuple] = []
-    for row in sorted(reports, key=lambda row: (row[8], row[0])):  # period, then report
-        cells = by_report.get(row[0])
-        if cells:
-            report_id, program_code, community_id = row[0], row[2], row[15]
-            people.extend((report_id, program_code, community_id, cell, int(value))
-                          for cell, value in zip(people_keys, map(cells.get, people_keys)) if value is not None)
-    return details, people
+    for report_id, program_code, community_id, _, cells in reports:
+        people.extend((report_id, program_code, community_id, key, int(value))
+                      for key, value in zip(keys, map(cells.get, keys)) if value is not None)
+    return people
 
 
 def detail_people_values(params: RollupParams) -> list[tuple]:
     """(report id, program, community id, cell key, value) of every counted people count."""
-    return detail_values(params, {m.code for m in measures_in_scope(params) if is_people_cell(m)})[1]
+    return people_values(params, {m.code for m in measures_in_scope(params) if is_people_cell(m)})
 
 
 def detail_count(params: RollupParams) -> int:

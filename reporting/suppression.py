@@ -13,14 +13,12 @@ next to a small total would give the value away. The pass repeats until no relat
 hidden cell, so hiding a cell in one table is carried into every relation the cell belongs to
 (state rows against community rows, for example).
 
-What this guarantees: within one page or one workbook (one choice of filters), no published
-relation lets a hidden value be computed exactly by subtraction. What it does not: combining
-different filter choices (for example a fiscal year against its two halves), solving several
-overlapping relations together when every hidden value sits at an extreme of its range, or
-combining the page with the workbook for the same filters: the workbook also protects its Detail
-sheet's reports, and that can hide a table figure the page shows (a community with one report in
-the filters, whose report a program's other report is worked out against). The page does not run
-the workbook's suppression because that needs every report's values (see the README).
+What this guarantees: for one choice of filters, no published relation lets a hidden value be
+computed exactly by subtraction, across every publication of that choice: the dashboard, the API
+and the workbook register the same cells and relations, the Detail sheet's report rows included
+(`reporting.rollup.build_rollup`), so they hide the same figures. What it does not: combining
+different filter choices (for example a fiscal year against its two halves), or solving several
+overlapping relations together when every hidden value sits at an extreme of its range.
 """
 from __future__ import annotations
 

@@ -68,7 +68,7 @@ def rollup_read(args: dict):
         include_submitted=args["include_submitted"],
     )
     grouping = args["group_by"]
-    rollup = build_rollup(params, trend=grouping == "period")
+    rollup = build_rollup(params)
     rows = []
     if grouping == "program":
         rows = [_row(rollup, ("program", code), agg, {"program": code}, rollup.program_names.get(code, code),
