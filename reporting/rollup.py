@@ -399,26 +399,6 @@ def _read_all(units: dict[str, Callable[[], object]], parallel: bool) -> dict[st
             return {name: future.result() for name, future in futures.items()}
 
 
-def _driver_rows(stmt) -> list[tuple]:
-    """The driver's own tuples for `stmt`, run on the roll-up's connection (`_connection`).
-
-    For the one query that returns a row per report value (tens of thousands): building Core Row
-    objects for them costs as much as the database's work. Only for statements whose parameters
-    are plain numbers and strings and whose columns need no result conversion (cast numbers in SQL).
-    """
-    conn = _connection()
-    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.construct_params()
-    if compiled.positional:
-        params = tuple(params[name] for name in compiled.positiontup)
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        cursor.execute(compiled.string, params)
-        return cursor.fetchall()
-    finally:
-        cursor.close()
-
-
 # --- grouped queries ----------------------------------------------------------------------------
 
 def _count_rows(params: RollupParams, keys: list, scope: list, places: tuple):
@@ -444,19 +424,23 @@ def _cells_per_group(grouped, n: int) -> list[tuple]:
     sub = grouped.subquery()
     keys, (cell, figure) = list(sub.c)[:n], list(sub.c)[n:]
     stmt = select(*keys, _json_object(cell, figure)).group_by(*keys)
-    return [(*row[:n], json.loads(row[n]) if isinstance(row[n], str) else row[n]) for row in _driver_rows(stmt)]
+    return [(*row[:n], json.loads(row[n]) if isinstance(row[n], str) else row[n]) for row in _rows(stmt)]
 
 
-def _flow_rows(params: RollupParams, keys: list, codes: list[str], scope: list, places: tuple, totals_only: bool):
+def _cells_where(cells: str) -> list:
+    """Which cells of the measures a grouped read gives: "all", "totals" or "categories"."""
+    return {"all": [], "totals": [ReportValue.dimension == ""], "categories": [ReportValue.dimension != ""]}[cells]
+
+
+def _flow_rows(params: RollupParams, keys: list, codes: list[str], scope: list, places: tuple, cells: str):
     stmt = _values_join(_joined(select(*keys, ReportValue.cell, cast(func.sum(ReportValue.value), Float)), places),
-                        params).where(*scope, Report.status != "excused", *_valid(), ReportValue.measure_code.in_(codes))
-    if totals_only:
-        stmt = stmt.where(ReportValue.dimension == "")
+                        params).where(*scope, Report.status != "excused", *_valid(), ReportValue.measure_code.in_(codes),
+                                      *_cells_where(cells))
     return _cells_per_group(stmt.group_by(*keys, ReportValue.cell), len(keys))
 
 
 def _point_in_time_rows(params: RollupParams, keys: list, time_keys: list, codes: list[str], scope: list,
-                        places: tuple, totals_only: bool):
+                        places: tuple, cells: str):
     """Per grant the latest period with a counted value of the measure, summed across grants."""
     scope = [*scope, Report.status != "excused", *_valid(), ReportValue.measure_code.in_(codes)]
     latest = _values_join(_joined(select(
@@ -469,9 +453,7 @@ def _point_in_time_rows(params: RollupParams, keys: list, time_keys: list, codes
         latest.c.grant_id == Report.grant_id, latest.c.code == ReportValue.measure_code,
         latest.c.latest == Report.period_start,
         *[latest.c[f"t{i}"] == k for i, k in enumerate(time_keys)],
-    )).where(*scope)
-    if totals_only:
-        stmt = stmt.where(ReportValue.dimension == "")
+    )).where(*scope, *_cells_where(cells))
     return _cells_per_group(stmt.group_by(*keys, ReportValue.cell), len(keys))
 
 
@@ -492,8 +474,9 @@ def _percent_rows(params: RollupParams, keys: list, codes: list[str], scope: lis
 
 
 def _grouped(params: RollupParams, keys: list, time_keys: list, measures: list[MeasureSpec], *,
-             extra: tuple = (), totals_only: bool = False) -> dict[tuple, Agg]:
-    """One Agg per distinct value of `keys`: counts plus every measure figure."""
+             extra: tuple = (), cells: str = "all") -> dict[tuple, Agg]:
+    """One Agg per distinct value of `keys`: counts, percent means and the measures' `cells` (`_cells_where`);
+    "categories" gives the breakdown categories alone (no counts, no means)."""
     out: dict[tuple, Agg] = {}
     n = len(keys)
     scope = [*_scope(params), *extra]
@@ -505,16 +488,16 @@ def _grouped(params: RollupParams, keys: list, time_keys: list, measures: list[M
             out[key] = Agg()
         return out[key]
 
-    for row in _count_rows(params, keys, scope, places):
+    for row in _count_rows(params, keys, scope, places) if cells != "categories" else ():
         agg(row).add_counts(*row[n:])
     flow = [m.code for m in measures if m.value_type != "percent" and not m.point_in_time]
     latest = [m.code for m in measures if m.value_type != "percent" and m.point_in_time]
-    percent = [m.code for m in measures if m.value_type == "percent"]
+    percent = [m.code for m in measures if m.value_type == "percent"] if cells != "categories" else []
     if flow:
-        for row in _flow_rows(params, keys, flow, scope, places, totals_only):
+        for row in _flow_rows(params, keys, flow, scope, places, cells):
             agg(row).add_values(row[n])
     if latest:
-        for row in _point_in_time_rows(params, keys, time_keys, latest, scope, places, totals_only):
+        for row in _point_in_time_rows(params, keys, time_keys, latest, scope, places, cells):
             agg(row).add_values(row[n])
     if percent:
         for row in _percent_rows(params, keys, percent, scope, places):
@@ -534,7 +517,7 @@ def measures_in_scope(params: RollupParams) -> list[MeasureSpec]:
 
 
 def build_rollup(params: RollupParams, *, detail: bool = False, codes: tuple[str, ...] | None = None,
-                 parallel: bool = False) -> Rollup:
+                 totals_only: bool = False, parallel: bool = False) -> Rollup:
     """Compute and suppress every roll-up table for `params`.
 
     Every publication of one choice of filters (the dashboard, its community drill-down, the API
@@ -543,7 +526,9 @@ def build_rollup(params: RollupParams, *, detail: bool = False, codes: tuple[str
     communities, states, periods, the whole) and in every report in scope (the Detail sheet's
     rows, read by `people_values` when the Detail rows themselves are not needed). `codes` limits
     the measures: each measure is a problem of its own (no relation joins two measures), so a page
-    showing a few measures hides exactly what the workbook hides of them. `detail` adds the Detail
+    showing a few measures hides exactly what the workbook hides of them. `totals_only` says the
+    caller publishes measure totals alone (the dashboard): programs' breakdown categories are then
+    read for the people measures only, which the suppression needs. `detail` adds the Detail
     sheet's reports with every value (`Rollup.details`, read once by `detail_values`, which also
     gives the report-level people counts); `parallel` runs the reads at the same time on
     connections sharing one snapshot (`_read_all`).
@@ -557,12 +542,15 @@ def build_rollup(params: RollupParams, *, detail: bool = False, codes: tuple[str
         units["detail"] = lambda: detail_values(params, people_codes)
     elif people_codes:
         units["people"] = lambda: people_values(params, people_codes)
-    # Communities and states show measure totals only: their grain needs no breakdown category.
-    units["grain"] = lambda: _grouped(params, [Grant.program_id, Grant.community_id], [], measures, totals_only=True)
-    units["programs"] = lambda: _grouped(params, [Grant.program_id], [], measures)  # every breakdown category
+    # Every table adds up program x community cells: counts, means and measure totals (exact: a
+    # grant belongs to one program and one community). Programs also publish breakdown categories.
+    units["grain"] = lambda: _grouped(params, [Grant.program_id, Grant.community_id], [], measures, cells="totals")
+    broken_down = [m for m in measures if any(c.dimension for c in m.cells) and (is_people_cell(m) or not totals_only)]
+    if broken_down:
+        units["categories"] = lambda: _grouped(params, [Grant.program_id], [], broken_down, cells="categories")
     units["trend"] = lambda: _grouped(
         params.without_period(), [Report.fiscal_year, Report.half], [Report.fiscal_year, Report.half],
-        [m for m in measures if m.code in TREND_MEASURES], totals_only=True,
+        [m for m in measures if m.code in TREND_MEASURES], cells="totals",
         extra=(Report.fiscal_year.between(last - TREND_YEARS + 1, last),))
     units["programs_list"] = lambda: _rows(select(Program.id, Program.code, Program.name)).all()
     units["communities_list"] = lambda: _rows(select(
@@ -576,9 +564,11 @@ def build_rollup(params: RollupParams, *, detail: bool = False, codes: tuple[str
     in_grain = {community_id for _, community_id in grain}
     info = {row[0]: CommunityInfo(*row) for row in read["communities_list"] if row[0] in in_grain}
     total, programs, communities, states = Agg(), {}, {}, {}
-    for (_, community_id), agg in sorted(grain.items()):
+    for (program_code, community_id), agg in sorted(grain.items()):
         communities.setdefault(community_id, Agg()).merge(agg)
-    programs = {program_codes[p]: agg for (p,), agg in read["programs"].items()}
+        programs.setdefault(program_code, Agg()).merge(agg)
+    for (program_id,), agg in read.get("categories", {}).items():
+        programs.setdefault(program_codes[program_id], Agg()).add_values(agg.values)
     for agg in programs.values():
         total.merge(agg)
     for community_id, agg in communities.items():
@@ -728,7 +718,7 @@ def detail_values(params: RollupParams, people_codes: set[str]) -> tuple[list[De
                                   _joins(params, [])), params) \
         .where(*_scope(params), Report.status != "excused", *_valid()).group_by(Report.id)
     by_report = {report_id: json.loads(cells) if isinstance(cells, str) else cells
-                 for report_id, cells in _driver_rows(values)}
+                 for report_id, cells in _rows(values)}
     details = [DetailRow._make((*row[:15], by_report.get(row[0]) or {})) for row in reports]
     # DetailRow: 0 report id, 2 program, 8 half; then the extra community id
     return details, _people_rows(((row[0], row[2], row[15], row[8], by_report.get(row[0])) for row in reports),
@@ -746,7 +736,7 @@ def people_values(params: RollupParams, people_codes: set[str]) -> list[tuple]:
         *_scope(params), Report.status != "excused", *_valid(), ReportValue.measure_code.in_(sorted(people_codes)),
     ).group_by(Report.id, Program.code, Grant.community_id, Report.half)
     return _people_rows(((*row[:4], json.loads(row[4]) if isinstance(row[4], str) else row[4])
-                         for row in _driver_rows(stmt)), people_codes)
+                         for row in _rows(stmt)), people_codes)
 
 
 def _people_rows(reports, people_codes: set[str]) -> list[tuple]:

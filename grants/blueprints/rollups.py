@@ -61,7 +61,7 @@ def _filters(community_id: int | None = None):
 @roles_required(*VIEWERS)
 def dashboard():
     form, params = _filters()
-    rollup = build_rollup(params, codes=DASHBOARD_MEASURES)
+    rollup = build_rollup(params, codes=DASHBOARD_MEASURES, totals_only=True)
     return render_template("rollups/dashboard.html", form=form, params=params, rollup=rollup,
                            charts=dashboard_charts(rollup), note=note(rollup.threshold),
                            names={m.code: m.name for m in rollup.measures}, short=SHORT_NAMES,
@@ -78,7 +78,7 @@ def community_detail(community_id: int):
     dashboard_params = replace(params, community_id=None)
     # The row as the dashboard publishes it, suppression marks included: computed for this
     # community alone, a figure hidden there to protect another would show.
-    rollup = build_rollup(dashboard_params, codes=DASHBOARD_MEASURES)
+    rollup = build_rollup(dashboard_params, codes=DASHBOARD_MEASURES, totals_only=True)
     rows = report_rows(params, (access.grant_scope(current_user),))
     return render_template("rollups/community.html", params=params, rollup=rollup, community=community, rows=rows,
                            row=rollup.communities.get(community_id, Agg()), note=note(rollup.threshold),
