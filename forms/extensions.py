@@ -1,9 +1,9 @@
-"""Forms for asking for and deciding deadline extensions."""
+"""Forms for asking for, withdrawing and deciding deadline extensions."""
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, RadioField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from forms.review import PrefixedForm
+from forms.review import LockedForm, PrefixedForm
 
 REASON_MAX = 10_000
 
@@ -13,6 +13,10 @@ class ExtensionRequestForm(FlaskForm):
                                description="Reports are due by 11:59 p.m. Eastern on this date.")
     reason = TextAreaField("Why you need more time",
                            validators=[DataRequired("Say why you need more time."), Length(max=REASON_MAX)])
+
+
+class ExtensionWithdrawForm(LockedForm):
+    PREFIX = "withdraw"
 
 
 class ExtensionDecisionForm(PrefixedForm):

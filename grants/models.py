@@ -58,6 +58,7 @@ VERSION_STATUSES = ("draft", "submitted", "withdrawn", "returned", "accepted", "
 COMMUNITY_TYPES = ("urban", "suburban", "rural", "tribal", "statewide")
 VALUE_TYPES = ("count", "percent", "currency")
 NOTIFICATION_STATUSES = ("pending", "sent", "failed", "skipped")
+EXTENSION_STATUSES = ("pending", "approved", "denied", "withdrawn")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -447,7 +448,7 @@ class Remark(db.Model):
 
 class ExtensionRequest(db.Model):
     __tablename__ = "extension_request"
-    __table_args__ = (CheckConstraint(_in("status", ("pending", "approved", "denied")), name="status"),)
+    __table_args__ = (CheckConstraint(_in("status", EXTENSION_STATUSES), name="status"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("report.id"), index=True)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))

@@ -61,6 +61,7 @@ MATRIX: dict[str, tuple[str, str, dict]] = {
     "reviews.report_compare": ("GET", "/reports/{accepted}/compare?a=1&b=1", READ_REPORT),
     "extensions.extension_request": ("GET", "/reports/{draft}/extension", row(certifier=OK, other=404)),
     "extensions.extension_list": ("GET", "/extensions", row(officer=OK, officer_b=OK)),
+    "extensions.extension_withdraw": ("POST", "/extensions/{extension}/withdraw", row(certifier=OK, other=404)),
     # Another officer of the program sees the request read-only (acting on it is refused).
     "extensions.extension_decide": ("GET", "/extensions/{extension}/decide", row(officer=OK, officer_b=OK)),
     "extensions.extension_decide#post": ("POST", "/extensions/{extension}/decide", row(officer=OK, officer_b=403)),

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from grants.errors import Forbidden, InvalidTransition, ValidationFailed
+from grants.errors import Forbidden, InvalidTransition, StaleEdit, ValidationFailed
 from grants.extensions import db
 from grants.models import ExtensionRequest, Report
 from grants.periods import deadline_instant, timeliness
@@ -114,6 +114,82 @@ def test_editors_cannot_request_and_other_organizations_get_404(app, world):
     assert other.post(f"/reports/{report.id}/extension", data={"requested_date": "2026-06-30",
                                                                "reason": "x"}).status_code == 404
     assert pending_of(report) is None
+
+
+# --- Withdrawing -----------------------------------------------------------------------------
+
+
+def withdraw(app, user, extension, lock: int | None = None):
+    return client_for(app, user).post(f"/extensions/{extension.id}/withdraw", data={
+        "withdraw-lock_version": str(extension.lock_version if lock is None else lock)})
+
+
+def test_the_certifier_withdraws_a_pending_request_and_can_ask_again(app, world):
+    report = world.report(OVERDUE)
+    ask(app, world, report, date(2026, 6, 30))
+    extension = pending_of(report)
+    page = client_for(app, world.certifier).get(f"/reports/{report.id}/extension").get_data(as_text=True)
+    assert f'action="/extensions/{extension.id}/withdraw"' in page
+    response = withdraw(app, world.certifier, extension)
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/reports/{report.id}/extension")
+    db.session.expire_all()
+    assert extension.status == "withdrawn" and extension.decided_by_id == world.certifier.id
+    assert report.effective_due_date == date(2026, 4, 30)  # the due date stays
+    page = client_for(app, world.certifier).get(f"/reports/{report.id}/extension").get_data(as_text=True)
+    assert f"Withdrawn, by {world.certifier.name}" in page and "Send the request" in page
+    # the officer's list no longer offers it, and a decision on it is refused with who withdrew it
+    assert f"/extensions/{extension.id}/decide" not in client_for(app, world.officer).get("/extensions").get_data(
+        as_text=True)
+    with pytest.raises(InvalidTransition, match=f"already withdrawn: {world.certifier.name} withdrew it"):
+        extension_service.decide_extension(extension, world.officer, True, None, "")
+    assert ask(app, world, report, date(2026, 7, 15)).status_code == 302
+    assert pending_of(report).requested_date == date(2026, 7, 15)
+
+
+def test_the_officer_is_told_and_the_audit_trail_has_the_withdrawal(app, world):
+    from grants.models import AuditEvent, UserMessage
+
+    report = world.report(OVERDUE)
+    ask(app, world, report, date(2026, 6, 30))
+    extension = pending_of(report)
+    withdraw(app, world.certifier, extension)
+    subjects = db.session.scalars(select(UserMessage.subject).where(UserMessage.user_id == world.officer.id)).all()
+    assert any(s.startswith("Extension request to") and "withdrawn" in s for s in subjects)
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "extension.withdrawn",
+                                                      AuditEvent.report_id == report.id)) is not None
+
+
+def test_a_decided_or_stale_request_is_not_withdrawn(app, world):
+    report = world.report(OVERDUE)
+    ask(app, world, report, date(2026, 6, 30))
+    extension = pending_of(report)
+    stale = extension.lock_version
+    decide(app, world.officer, extension, "deny", reason="The data is due.")
+    db.session.expire_all()
+    certifier = client_for(app, world.certifier)
+    response = certifier.post(f"/extensions/{extension.id}/withdraw", data={"withdraw-lock_version": str(stale)})
+    assert response.status_code == 302
+    assert f"already denied: {world.officer.name} decided it" in certifier.get(response.headers["Location"]).get_data(
+        as_text=True)
+    db.session.expire_all()
+    assert extension.status == "denied"
+    ask(app, world, report, date(2026, 7, 15))
+    fresh = pending_of(report)
+    with pytest.raises(StaleEdit, match="changed after you opened it"):
+        extension_service.withdraw_extension(fresh, world.certifier, expected_lock=fresh.lock_version + 1)
+
+
+def test_only_the_certifier_of_the_organization_withdraws(app, world):
+    report = world.report(OVERDUE)
+    ask(app, world, report, date(2026, 6, 30))
+    extension = pending_of(report)
+    assert withdraw(app, world.editor, extension).status_code == 403
+    assert withdraw(app, world.other_certifier, extension).status_code == 404
+    assert withdraw(app, world.officer, extension).status_code == 403
+    with pytest.raises(Forbidden):
+        extension_service.withdraw_extension(extension, world.editor)
+    db.session.expire_all()
+    assert extension.status == "pending"
 
 
 # --- Deciding --------------------------------------------------------------------------------

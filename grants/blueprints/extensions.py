@@ -5,9 +5,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from forms import add_service_errors
-from forms.extensions import ExtensionDecisionForm, ExtensionRequestForm
+from forms.extensions import ExtensionDecisionForm, ExtensionRequestForm, ExtensionWithdrawForm
 from grants import web
-from grants.errors import ValidationFailed
+from grants.errors import InvalidTransition, StaleEdit, ValidationFailed
 from grants.extensions import db
 from grants.formatting import fmt_date
 from grants.security import roles_required
@@ -47,11 +47,39 @@ def extension_request(report_id: int):
                 flash(f"Your request for a new due date of {fmt_date(form.requested_date.data)} is sent to your "
                       "program officer. The current due date applies until it is approved.", "success")
                 return redirect(url_for("extensions.extension_request", report_id=report_id))
+    return _request_page(report, form, status)
+
+
+def _request_page(report, form, status: int = 200, withdraw_form: ExtensionWithdrawForm | None = None):
+    pending = extension_service.pending_request(report)
+    if withdraw_form is None and pending is not None:
+        withdraw_form = ExtensionWithdrawForm(data={"lock_version": pending.lock_version}, formdata=None)
     return render_template(
-        "extensions/request.html", report=report, grant=report.grant, form=form,
-        requests=extension_service.requests_for(report), pending=extension_service.pending_request(report),
+        "extensions/request.html", report=report, grant=report.grant, form=form, withdraw_form=withdraw_form,
+        requests=extension_service.requests_for(report), pending=pending,
         deadline=grantee_home.deadline_for(report), closed=not extension_service.is_extendable(report),
     ), status
+
+
+@bp.route("/extensions/<int:extension_id>/withdraw", methods=["POST"])
+@roles_required("grantee_certifier")
+def extension_withdraw(extension_id: int):
+    user = _user()
+    extension = extension_service.get_extension(user, extension_id, for_update=True)
+    form = ExtensionWithdrawForm()
+    if form.validate_on_submit():
+        try:
+            extension_service.withdraw_extension(extension, user, form.lock_version.data)
+        except (InvalidTransition, StaleEdit) as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(f"Your request for {fmt_date(extension.requested_date)} is withdrawn. The report is still due "
+                  f"{fmt_date(extension.report.effective_due_date)}; you can ask again.", "success")
+        return redirect(url_for("extensions.extension_request", report_id=extension.report_id))
+    report = access.get_report(user, extension.report_id)
+    return _request_page(report, ExtensionRequestForm(formdata=None), 400, withdraw_form=form)
 
 
 @bp.route("/extensions")

@@ -1,4 +1,5 @@
-"""Deadline extensions: the certifier asks, the assigned officer approves or denies.
+"""Deadline extensions: the certifier asks (and may withdraw a request still pending), the
+assigned officer approves or denies.
 
 An approval moves the report's effective due date and deadline instant (DOMAIN.md: the later of
 the due date and the approved date), so timeliness, reminders and roll-ups follow from the report
@@ -98,18 +99,42 @@ def get_extension(user: User, extension_id: int, *, for_update: bool = False) ->
     return db.session.get(ExtensionRequest, extension_id)
 
 
+def _require_pending(extension: ExtensionRequest, expected_lock: int | None) -> None:
+    """Only a pending request can be decided or withdrawn, and only as it was when the page was read."""
+    if extension.status != "pending":
+        who = extension.decided_by.name if extension.decided_by else "Someone"
+        when = fmt_datetime(extension.decided_at)
+        raise InvalidTransition(f"This request was already withdrawn: {who} withdrew it on {when}."
+                                if extension.status == "withdrawn"
+                                else f"This request was already {extension.status}: {who} decided it on {when}.")
+    if expected_lock is not None and int(expected_lock) != extension.lock_version:
+        raise StaleEdit("This request changed after you opened it. Review it again.", current=extension)
+
+
+def withdraw_extension(extension: ExtensionRequest, user: User, expected_lock: int | None = None) -> ExtensionRequest:
+    """The certifier takes back a request the officer has not decided yet (the report will be on
+    time after all, or they want to ask for another date); the due date stays as it is."""
+    report = extension.report
+    access.require_certifier(user, report)
+    _require_pending(extension, expected_lock)
+    extension.status = "withdrawn"
+    extension.decided_by_id = user.id
+    extension.decided_at = utcnow()
+    audit.record("extension.withdrawn", extension, {"status": ["pending", "withdrawn"]},
+                 report_id=report.id, grant_id=report.grant_id)
+    notifications.notify_about_report(report, "officer", f"Extension request to {fmt_date(extension.requested_date)} "
+                                      "withdrawn", f"{user.name} withdrew the request; the due date stays "
+                                      f"{fmt_date(report.effective_due_date)}.", user.id)
+    db.session.flush()
+    return extension
+
+
 def decide_extension(extension: ExtensionRequest, user: User, approve: bool, approved_date: date | None,
                      reason: str, expected_lock: int | None = None) -> ExtensionRequest:
     """The assigned officer approves (possibly with another date) or denies with a reason."""
     report = extension.report
     access.require_reviewer(user, report)
-    if extension.status != "pending":
-        who = extension.decided_by.name if extension.decided_by else "Someone"
-        raise InvalidTransition(
-            f"This request was already {extension.status}: {who} decided it on {fmt_datetime(extension.decided_at)}."
-        )
-    if expected_lock is not None and int(expected_lock) != extension.lock_version:
-        raise StaleEdit("This request changed after you opened it. Review it again.", current=extension)
+    _require_pending(extension, expected_lock)
     text, error = clean_text(reason, "the reason for the denial", required=not approve)
     errors = {"reason": [error]} if error else {}
     new_date = approved_date or extension.requested_date
