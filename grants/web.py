@@ -63,13 +63,13 @@ def init_app(app: Flask) -> None:
                                   nl2br=nl2br)
     from grants.measures import categories, cell_title, dimension_label
     from grants.services import notifications
-    from grants.services.reports import ALLOWED_FROM, DEADLINE_LABELS, STATUS_LABELS, problem_label
+    from grants.services.reports import ALLOWED_FROM, DEADLINE_LABELS, problem_label, status_label
 
     app.jinja_env.globals.update(
         ROLE_LABELS=ROLE_LABELS, TIMELINESS_LABELS=TIMELINESS_LABELS, dimension_label=dimension_label,
         cell_title=cell_title, problem_label=problem_label, DEADLINE_LABELS=DEADLINE_LABELS,
         category_label=lambda cell: dict(categories(cell.dimension))[cell.category],
-        report_status_label=lambda status: STATUS_LABELS.get(status, status.replace("_", " ").capitalize()),
+        report_status_label=status_label,
         ALLOWED_FROM=ALLOWED_FROM, REMINDER_KIND_LABELS=notifications.KIND_LABELS, REMINDER_STATUS_LABELS=notifications.STATUS_LABELS,
         # the calendar's numbers, for page text that states them (grants.periods decides them)
         INTERIM_DUE_DAYS=INTERIM_DUE_DAYS, FINAL_DUE_DAYS=FINAL_DUE_DAYS, DUE_SOON_DAYS=DUE_SOON_DAYS,

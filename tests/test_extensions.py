@@ -318,3 +318,25 @@ def test_an_extension_to_a_date_already_past_is_refused_when_asked_and_when_appr
     assert report.effective_due_date == date(2026, 4, 30) and extension.status == "pending"
     extension_service.decide_extension(extension, world.officer, True, date(2026, 5, 15), "")
     assert report.effective_due_date == date(2026, 5, 15)  # today is not past
+
+
+# --- The report's history ---------------------------------------------------------------------
+
+
+def test_the_report_history_lists_each_request_and_its_outcome_for_grantee_and_officer(app, world):
+    from grants.services.history import report_history
+
+    report = world.report(OVERDUE)
+    ask(app, world, report, date(2026, 6, 30), reason="Our data manager is on leave.")
+    withdraw(app, world.certifier, pending_of(report))
+    ask(app, world, report, date(2026, 7, 15), reason="The <b>auditor</b> needs two more weeks.")
+    decide(app, world.officer, pending_of(report), "approve", approved_date=date(2026, 7, 10))
+    db.session.expire_all()
+    changes = [entry.change for entry in report_history(report) if "xtension" in entry.change]
+    assert changes == ["Extension to Jun 30, 2026 requested", "Extension request withdrawn",
+                       "Extension to Jul 15, 2026 requested", "Extension approved: due Jul 10, 2026"]
+    for user, path in ((world.certifier, f"/reports/{report.id}"), (world.officer, f"/review/reports/{report.id}")):
+        html = client_for(app, user).get(path).get_data(as_text=True)
+        history = html[html.index("History of this report"):]
+        assert "Extension approved: due Jul 10, 2026" in history and "Extension request withdrawn" in history
+        assert "The &lt;b&gt;auditor&lt;/b&gt; needs two more weeks." in history  # the grantee's words, escaped

@@ -28,6 +28,7 @@ from grants.security import roles_required
 from grants.services import access, grantee_home
 from grants.services import extensions as extension_service
 from grants.services import reports as report_service
+from grants.services.history import report_history
 from grants.validation import draft_errors
 
 bp = Blueprint("reports", __name__)
@@ -64,7 +65,7 @@ def report_view(report_id: int):
     return render_template(
         "reports/view.html", report=report, state=state, version=version,
         remarks=report_service.visible_remarks(report, current_user),
-        history=report_service.history(report), versions=report_service.visible_versions(report, current_user),
+        history=report_history(report), versions=report_service.visible_versions(report, current_user),
         deadline=grantee_home.deadline_for(report), can_edit=access.can_edit(current_user, report),
         can_certify=access.can_certify(current_user, report), can_review=access.can_review(current_user, report),
         extendable=extension_service.is_extendable(report),

@@ -25,6 +25,7 @@ from grants.security import roles_required
 from grants.services import access, grantee_home, notifications
 from grants.services import extensions as extension_service
 from grants.services import reports as report_service
+from grants.services.history import report_history
 from grants.services.portfolio import PortfolioFilters, load_portfolio
 
 bp = Blueprint("reviews", __name__)
@@ -93,7 +94,7 @@ def _render_review(report, status: int = 200, **given):
     return render_template(
         "reviews/review.html", report=report, grant=report.grant, version=version,
         state=report_service.load_state(report, version) if version is not None else None,
-        history=report_service.history(report), remarks=report_service.visible_remarks(report, user),
+        history=report_history(report), remarks=report_service.visible_remarks(report, user),
         versions=report_service.visible_versions(report, user), extensions=extensions, pending=pending,
         decision_form=decision_form, can_act=access.can_review(user, report),
         deadline=grantee_home.deadline_for(report), reminders=notifications.reminder_log(report),

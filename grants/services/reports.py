@@ -52,6 +52,13 @@ STATUS_LABELS = {
     "not_started": "Not started", "draft": "Draft", "submitted": "Submitted, awaiting review",
     "returned": "Returned for revision", "accepted": "Accepted", "excused": "Excused",
 }
+
+
+def status_label(status: str) -> str:
+    """A report status as people read it."""
+    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+
+
 CERTIFICATION_TEXT = (
     "I certify to the best of my knowledge and belief that this report is correct and complete "
     "and that all outlays and obligations are for the purposes set forth in the award documents."
