@@ -327,10 +327,12 @@ NOTES = """
 
 - Every roll-up table is grouped in the database by the same queries (`reporting.rollup._grouped`)
   for every caller, dashboard, API and workbook alike, so the roll-up rules are written once, in
-  that SQL: program x community with measure totals (the community and state tables), program with
-  every breakdown category (the program tables), fiscal year x half (the trend). The workbook also
+  that SQL: program x community with counts, means and measure totals (every table adds them up),
+  program with the breakdown categories alone, fiscal year x half (the trend). The workbook also
   reads each report's values once for the Detail sheet; that read gives the suppression its
-  report-level people counts.
+  report-level people counts. The dashboard and the API read those people counts alone
+  (`people_values`), so every publication of one choice of filters hides the same figures: that
+  read is part of the dashboard's time measured here.
 - The workbook runs those independent reads at the same time on three connections that read one
   snapshot (`grants/snapshots.py`: an exported snapshot on PostgreSQL, pins checked with
   `PRAGMA data_version` on SQLite); the dashboard runs them one after the other. It also pauses
