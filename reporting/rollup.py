@@ -401,7 +401,23 @@ def _read_all(units: dict[str, Callable[[], object]], parallel: bool) -> dict[st
 
 # --- grouped queries ----------------------------------------------------------------------------
 
-def _count_rows(params: RollupParams, keys: list, scope: list, places: tuple):
+# Statements built for one choice of filters and one grouping, reused while the filters are asked
+# for again (building a SQLAlchemy statement costs more than the database takes to run the small
+# ones); the database's values are read afresh every time. Bounded: emptied when full.
+_STATEMENTS: dict[tuple, tuple] = {}
+STATEMENTS_KEPT = 256
+
+
+def _statements(key: tuple, build: Callable[[], tuple]) -> tuple:
+    found = _STATEMENTS.get(key)
+    if found is None:
+        if len(_STATEMENTS) >= STATEMENTS_KEPT:
+            _STATEMENTS.clear()
+        found = _STATEMENTS[key] = build()
+    return found
+
+
+def _count_stmt(params: RollupParams, keys: list, scope: list, places: tuple):
     today = params.on
     one = literal(1)
     stmt = _joined(select(
@@ -414,16 +430,19 @@ def _count_rows(params: RollupParams, keys: list, scope: list, places: tuple):
         func.sum(case((Report.status == "excused", one), else_=0)),
         func.sum(case((and_(Report.status != "excused", counted_version(params).is_not(None)), one), else_=0)),
     ), places).where(*scope).group_by(*keys)
-    return _rows(stmt)
+    return stmt
 
 
-def _cells_per_group(grouped, n: int) -> list[tuple]:
-    """(the n group keys..., {cell key: figure}) from `grouped`, a statement of the n group keys,
-    a cell key and a figure with one row per group and cell: the database builds each group's
-    object, so Python reads a row per group instead of one per cell."""
+def _per_group(grouped, n: int):
+    """From `grouped`, a statement of the n group keys, a cell key and a figure with one row per
+    group and cell: a row per group of (the n keys..., a JSON object {cell key: figure}) built by
+    the database, so Python reads a row per group instead of one per cell (`_cells_per_group`)."""
     sub = grouped.subquery()
     keys, (cell, figure) = list(sub.c)[:n], list(sub.c)[n:]
-    stmt = select(*keys, _json_object(cell, figure)).group_by(*keys)
+    return select(*keys, _json_object(cell, figure)).group_by(*keys)
+
+
+def _cells_per_group(stmt, n: int) -> list[tuple]:
     return [(*row[:n], json.loads(row[n]) if isinstance(row[n], str) else row[n]) for row in _rows(stmt)]
 
 
@@ -432,14 +451,14 @@ def _cells_where(cells: str) -> list:
     return {"all": [], "totals": [ReportValue.dimension == ""], "categories": [ReportValue.dimension != ""]}[cells]
 
 
-def _flow_rows(params: RollupParams, keys: list, codes: list[str], scope: list, places: tuple, cells: str):
+def _flow_stmt(params: RollupParams, keys: list, codes: list[str], scope: list, places: tuple, cells: str):
     stmt = _values_join(_joined(select(*keys, ReportValue.cell, cast(func.sum(ReportValue.value), Float)), places),
                         params).where(*scope, Report.status != "excused", *_valid(), ReportValue.measure_code.in_(codes),
                                       *_cells_where(cells))
-    return _cells_per_group(stmt.group_by(*keys, ReportValue.cell), len(keys))
+    return _per_group(stmt.group_by(*keys, ReportValue.cell), len(keys))
 
 
-def _point_in_time_rows(params: RollupParams, keys: list, time_keys: list, codes: list[str], scope: list,
+def _point_in_time_stmt(params: RollupParams, keys: list, time_keys: list, codes: list[str], scope: list,
                         places: tuple, cells: str):
     """Per grant the latest period with a counted value of the measure, summed across grants."""
     scope = [*scope, Report.status != "excused", *_valid(), ReportValue.measure_code.in_(codes)]
@@ -454,10 +473,10 @@ def _point_in_time_rows(params: RollupParams, keys: list, time_keys: list, codes
         latest.c.latest == Report.period_start,
         *[latest.c[f"t{i}"] == k for i, k in enumerate(time_keys)],
     )).where(*scope, *_cells_where(cells))
-    return _cells_per_group(stmt.group_by(*keys, ReportValue.cell), len(keys))
+    return _per_group(stmt.group_by(*keys, ReportValue.cell), len(keys))
 
 
-def _percent_rows(params: RollupParams, keys: list, codes: list[str], scope: list, places: tuple):
+def _percent_stmt(params: RollupParams, keys: list, codes: list[str], scope: list, places: tuple):
     pct, weight = aliased(ReportValue), aliased(ReportValue)
     weight_code = case(*((pct.measure_code == p, literal(w)) for p, w in PERCENT_WEIGHTS.items()), else_=None)
     stmt = _values_join(_joined(select(
@@ -470,17 +489,31 @@ def _percent_rows(params: RollupParams, keys: list, codes: list[str], scope: lis
         *scope, Report.status != "excused", *_valid(pct),
         pct.measure_code.in_(codes), pct.dimension == "",
     ).group_by(*keys, pct.measure_code)
-    return _rows(stmt)
+    return stmt
 
 
 def _grouped(params: RollupParams, keys: list, time_keys: list, measures: list[MeasureSpec], *,
-             extra: tuple = (), cells: str = "all") -> dict[tuple, Agg]:
+             years: tuple[int, int] | None = None, cells: str = "all") -> dict[tuple, Agg]:
     """One Agg per distinct value of `keys`: counts, percent means and the measures' `cells` (`_cells_where`);
-    "categories" gives the breakdown categories alone (no counts, no means)."""
+    "categories" gives the breakdown categories alone (no counts, no means). `years`: only the
+    fiscal years from the first to the last."""
     out: dict[tuple, Agg] = {}
     n = len(keys)
-    scope = [*_scope(params), *extra]
-    places = _joins(params, keys)
+    flow = [m.code for m in measures if m.value_type != "percent" and not m.point_in_time]
+    latest = [m.code for m in measures if m.value_type != "percent" and m.point_in_time]
+    percent = [m.code for m in measures if m.value_type == "percent"] if cells != "categories" else []
+
+    def build() -> tuple:
+        scope = [*_scope(params), *([Report.fiscal_year.between(*years)] if years else [])]
+        places = _joins(params, keys)
+        return (_count_stmt(params, keys, scope, places) if cells != "categories" else None,
+                _flow_stmt(params, keys, flow, scope, places, cells) if flow else None,
+                _point_in_time_stmt(params, keys, time_keys, latest, scope, places, cells) if latest else None,
+                _percent_stmt(params, keys, percent, scope, places) if percent else None)
+
+    counts, flows, latests, percents = _statements(
+        ("grouped", _connection().dialect.name, params, tuple(keys), tuple(time_keys), tuple(m.code for m in measures),
+         years, cells), build)
 
     def agg(row) -> Agg:
         key = tuple(row[:n])
@@ -488,20 +521,13 @@ def _grouped(params: RollupParams, keys: list, time_keys: list, measures: list[M
             out[key] = Agg()
         return out[key]
 
-    for row in _count_rows(params, keys, scope, places) if cells != "categories" else ():
+    for row in _rows(counts) if counts is not None else ():
         agg(row).add_counts(*row[n:])
-    flow = [m.code for m in measures if m.value_type != "percent" and not m.point_in_time]
-    latest = [m.code for m in measures if m.value_type != "percent" and m.point_in_time]
-    percent = [m.code for m in measures if m.value_type == "percent"] if cells != "categories" else []
-    if flow:
-        for row in _flow_rows(params, keys, flow, scope, places, cells):
+    for stmt in (flows, latests):
+        for row in _cells_per_group(stmt, n) if stmt is not None else ():
             agg(row).add_values(row[n])
-    if latest:
-        for row in _point_in_time_rows(params, keys, time_keys, latest, scope, places, cells):
-            agg(row).add_values(row[n])
-    if percent:
-        for row in _percent_rows(params, keys, percent, scope, places):
-            agg(row).add_percent(*row[n:])
+    for row in _rows(percents) if percents is not None else ():
+        agg(row).add_percent(*row[n:])
     return out
 
 
@@ -551,7 +577,7 @@ def build_rollup(params: RollupParams, *, detail: bool = False, codes: tuple[str
     units["trend"] = lambda: _grouped(
         params.without_period(), [Report.fiscal_year, Report.half], [Report.fiscal_year, Report.half],
         [m for m in measures if m.code in TREND_MEASURES], cells="totals",
-        extra=(Report.fiscal_year.between(last - TREND_YEARS + 1, last),))
+        years=(last - TREND_YEARS + 1, last))
     units["programs_list"] = lambda: _rows(select(Program.id, Program.code, Program.name)).all()
     units["communities_list"] = lambda: _rows(select(
         Community.id, Community.name, Community.state, Community.community_type, Community.hhs_region)).all()
@@ -713,10 +739,12 @@ def _json_object(key, value):
 def detail_values(params: RollupParams, people_codes: set[str]) -> tuple[list[DetailRow], list[tuple]]:
     """Every report in scope with the values of its counted version (the Detail rows), and the
     people counts among them (`people_values`' rows), from one read of the values."""
-    reports = _rows(_reports_query(params, extra=(Grant.community_id,))).all()
-    values = _values_join(_joined(select(Report.id, _json_object(ReportValue.cell, cast(ReportValue.value, Float))),
-                                  _joins(params, [])), params) \
-        .where(*_scope(params), Report.status != "excused", *_valid()).group_by(Report.id)
+    reports_stmt, values = _statements(("detail", _connection().dialect.name, params), lambda: (
+        _reports_query(params, extra=(Grant.community_id,)),
+        _values_join(_joined(select(Report.id, _json_object(ReportValue.cell, cast(ReportValue.value, Float))),
+                             _joins(params, [])), params)
+        .where(*_scope(params), Report.status != "excused", *_valid()).group_by(Report.id)))
+    reports = _rows(reports_stmt).all()
     by_report = {report_id: json.loads(cells) if isinstance(cells, str) else cells
                  for report_id, cells in _rows(values)}
     details = [DetailRow._make((*row[:15], by_report.get(row[0]) or {})) for row in reports]
@@ -729,12 +757,13 @@ def people_values(params: RollupParams, people_codes: set[str]) -> list[tuple]:
     """(report id, program, community id, cell key, value) of every counted value of the measures
     `people_codes` in the reports in scope: the suppression's report-level cells, what the
     workbook's Detail sheet publishes of them (the same rows as `detail_values` gives)."""
-    stmt = _values_join(_joined(select(
+    codes = tuple(sorted(people_codes))
+    (stmt,) = _statements(("people", _connection().dialect.name, params, codes), lambda: (_values_join(_joined(select(
         Report.id, Program.code, Grant.community_id, Report.half,
         _json_object(ReportValue.cell, cast(ReportValue.value, Float)),
     )), params).where(
-        *_scope(params), Report.status != "excused", *_valid(), ReportValue.measure_code.in_(sorted(people_codes)),
-    ).group_by(Report.id, Program.code, Grant.community_id, Report.half)
+        *_scope(params), Report.status != "excused", *_valid(), ReportValue.measure_code.in_(codes),
+    ).group_by(Report.id, Program.code, Grant.community_id, Report.half),))
     return _people_rows(((*row[:4], json.loads(row[4]) if isinstance(row[4], str) else row[4])
                          for row in _rows(stmt)), people_codes)
 

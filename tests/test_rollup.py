@@ -200,7 +200,7 @@ def test_amendment_counts_only_once_accepted_and_then_replaces_the_amended_versi
     assert build_rollup(RollupParams(fiscal_year=2026, today=TODAY, include_submitted=True)).total.value("CLI-01") == 55
     accept_report(report, officer)
     assert report.official_version_id == amendment.id
-    rollup = build_rollup(official)
+    rollup = build_rollup(official)  # the same filters again: statements reused, the values read afresh
     assert rollup.total.value("CLI-01") == 55
     assert rollup.total.submitted == 1
 
