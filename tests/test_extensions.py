@@ -340,3 +340,15 @@ def test_the_report_history_lists_each_request_and_its_outcome_for_grantee_and_o
         history = html[html.index("History of this report"):]
         assert "Extension approved: due Jul 10, 2026" in history and "Extension request withdrawn" in history
         assert "The &lt;b&gt;auditor&lt;/b&gt; needs two more weeks." in history  # the grantee's words, escaped
+
+
+def test_a_withdrawal_from_an_altered_page_changes_nothing_and_says_so(app, world):
+    report = world.report(OVERDUE)
+    ask(app, world, report, date(2026, 6, 30))
+    extension = pending_of(report)
+    certifier = client_for(app, world.certifier)
+    response = certifier.post(f"/extensions/{extension.id}/withdraw", data={})
+    assert response.status_code == 302
+    assert "The request was not withdrawn" in certifier.get(response.headers["Location"]).get_data(as_text=True)
+    db.session.expire_all()
+    assert extension.status == "pending"

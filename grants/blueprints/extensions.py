@@ -50,10 +50,9 @@ def extension_request(report_id: int):
     return _request_page(report, form, status)
 
 
-def _request_page(report, form, status: int = 200, withdraw_form: ExtensionWithdrawForm | None = None):
+def _request_page(report, form, status: int = 200):
     pending = extension_service.pending_request(report)
-    if withdraw_form is None and pending is not None:
-        withdraw_form = ExtensionWithdrawForm(data={"lock_version": pending.lock_version}, formdata=None)
+    withdraw_form = ExtensionWithdrawForm(data={"lock_version": pending.lock_version}, formdata=None) if pending else None
     return render_template(
         "extensions/request.html", report=report, grant=report.grant, form=form, withdraw_form=withdraw_form,
         requests=extension_service.requests_for(report), pending=pending,
@@ -67,7 +66,10 @@ def extension_withdraw(extension_id: int):
     user = _user()
     extension = extension_service.get_extension(user, extension_id, for_update=True)
     form = ExtensionWithdrawForm()
-    if form.validate_on_submit():
+    if not form.validate_on_submit():  # only a form from an old or altered page lacks its version
+        flash("The request was not withdrawn: the page was out of date. Check the request below and try again.",
+              "error")
+    else:
         try:
             extension_service.withdraw_extension(extension, user, form.lock_version.data)
         except (InvalidTransition, StaleEdit) as exc:
@@ -77,9 +79,7 @@ def extension_withdraw(extension_id: int):
             db.session.commit()
             flash(f"Your request for {fmt_date(extension.requested_date)} is withdrawn. The report is still due "
                   f"{fmt_date(extension.report.effective_due_date)}; you can ask again.", "success")
-        return redirect(url_for("extensions.extension_request", report_id=extension.report_id))
-    report = access.get_report(user, extension.report_id)
-    return _request_page(report, ExtensionRequestForm(formdata=None), 400, withdraw_form=form)
+    return redirect(url_for("extensions.extension_request", report_id=extension.report_id))
 
 
 @bp.route("/extensions")
