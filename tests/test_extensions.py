@@ -137,9 +137,12 @@ def test_the_certifier_withdraws_a_pending_request_and_can_ask_again(app, world)
     assert report.effective_due_date == date(2026, 4, 30)  # the due date stays
     page = client_for(app, world.certifier).get(f"/reports/{report.id}/extension").get_data(as_text=True)
     assert f"Withdrawn, by {world.certifier.name}" in page and "Send the request" in page
-    # the officer's list no longer offers it, and a decision on it is refused with who withdrew it
+    # the officer's list no longer offers it, its page says who withdrew it and offers no decision,
+    # and a decision on it is refused with who withdrew it
     assert f"/extensions/{extension.id}/decide" not in client_for(app, world.officer).get("/extensions").get_data(
         as_text=True)
+    decide_page = client_for(app, world.officer).get(f"/extensions/{extension.id}/decide").get_data(as_text=True)
+    assert f"Withdrawn, by {world.certifier.name}" in decide_page and "Save the decision" not in decide_page
     with pytest.raises(InvalidTransition, match=f"already withdrawn: {world.certifier.name} withdrew it"):
         extension_service.decide_extension(extension, world.officer, True, None, "")
     assert ask(app, world, report, date(2026, 7, 15)).status_code == 302
