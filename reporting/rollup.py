@@ -6,7 +6,7 @@ community and state tables, program with every breakdown category for the progra
 year x half for the trend), so their cost does not grow with the data in Python; coarser tables
 (state, all) are sums of those grouped cells, which is exact because a grant belongs to exactly
 one program and one community. Each group's measure figures come back as one JSON object built
-by the database (`_cells_per_group`), a row per group rather than one per figure. The workbook's
+by the database (`_per_group`), a row per group rather than one per figure. The workbook's
 Detail sheet also needs each report's own values: `detail_values` reads them once (one query over
 the counted versions in scope), and that one read gives both the Detail rows and the report-level
 people counts the suppression protects; every other publication reads those people counts alone
@@ -404,17 +404,24 @@ def _read_all(units: dict[str, Callable[[], object]], parallel: bool) -> dict[st
 # Statements built for one choice of filters and one grouping, reused while the filters are asked
 # for again (building a SQLAlchemy statement costs more than the database takes to run the small
 # ones); the database's values are read afresh every time. Bounded: emptied when full.
-_STATEMENTS: dict[tuple, tuple] = {}
+_STATEMENTS: dict[tuple, object] = {}
 STATEMENTS_KEPT = 256
 
 
-def _statements(key: tuple, build: Callable[[], tuple]) -> tuple:
+def _statements(key: tuple, build: Callable[[], object]):
+    """What `build` makes for `key` on the roll-up connection's database, built once."""
+    key = (_connection().dialect.name, *key)  # the JSON functions differ by database
     found = _STATEMENTS.get(key)
     if found is None:
         if len(_STATEMENTS) >= STATEMENTS_KEPT:
             _STATEMENTS.clear()
         found = _STATEMENTS[key] = build()
     return found
+
+
+def _json(value) -> dict:
+    """A JSON object the database built: text from SQLite, already decoded by PostgreSQL's driver."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _count_stmt(params: RollupParams, keys: list, scope: list, places: tuple):
@@ -443,7 +450,7 @@ def _per_group(grouped, n: int):
 
 
 def _cells_per_group(stmt, n: int) -> list[tuple]:
-    return [(*row[:n], json.loads(row[n]) if isinstance(row[n], str) else row[n]) for row in _rows(stmt)]
+    return [(*row[:n], _json(row[n])) for row in _rows(stmt)]
 
 
 def _cells_where(cells: str) -> list:
@@ -499,21 +506,21 @@ def _grouped(params: RollupParams, keys: list, time_keys: list, measures: list[M
     fiscal years from the first to the last."""
     out: dict[tuple, Agg] = {}
     n = len(keys)
+    whole_reports = cells != "categories"  # counts and means are of whole reports
     flow = [m.code for m in measures if m.value_type != "percent" and not m.point_in_time]
     latest = [m.code for m in measures if m.value_type != "percent" and m.point_in_time]
-    percent = [m.code for m in measures if m.value_type == "percent"] if cells != "categories" else []
+    percent = [m.code for m in measures if m.value_type == "percent"] if whole_reports else []
 
     def build() -> tuple:
         scope = [*_scope(params), *([Report.fiscal_year.between(*years)] if years else [])]
         places = _joins(params, keys)
-        return (_count_stmt(params, keys, scope, places) if cells != "categories" else None,
+        return (_count_stmt(params, keys, scope, places) if whole_reports else None,
                 _flow_stmt(params, keys, flow, scope, places, cells) if flow else None,
                 _point_in_time_stmt(params, keys, time_keys, latest, scope, places, cells) if latest else None,
                 _percent_stmt(params, keys, percent, scope, places) if percent else None)
 
     counts, flows, latests, percents = _statements(
-        ("grouped", _connection().dialect.name, params, tuple(keys), tuple(time_keys), tuple(m.code for m in measures),
-         years, cells), build)
+        ("grouped", params, tuple(keys), tuple(time_keys), tuple(m.code for m in measures), years, cells), build)
 
     def agg(row) -> Agg:
         key = tuple(row[:n])
@@ -739,14 +746,13 @@ def _json_object(key, value):
 def detail_values(params: RollupParams, people_codes: set[str]) -> tuple[list[DetailRow], list[tuple]]:
     """Every report in scope with the values of its counted version (the Detail rows), and the
     people counts among them (`people_values`' rows), from one read of the values."""
-    reports_stmt, values = _statements(("detail", _connection().dialect.name, params), lambda: (
+    reports_stmt, values = _statements(("detail", params), lambda: (
         _reports_query(params, extra=(Grant.community_id,)),
         _values_join(_joined(select(Report.id, _json_object(ReportValue.cell, cast(ReportValue.value, Float))),
                              _joins(params, [])), params)
         .where(*_scope(params), Report.status != "excused", *_valid()).group_by(Report.id)))
     reports = _rows(reports_stmt).all()
-    by_report = {report_id: json.loads(cells) if isinstance(cells, str) else cells
-                 for report_id, cells in _rows(values)}
+    by_report = {report_id: _json(cells) for report_id, cells in _rows(values)}
     details = [DetailRow._make((*row[:15], by_report.get(row[0]) or {})) for row in reports]
     # DetailRow: 0 report id, 2 program, 8 half; then the extra community id
     return details, _people_rows(((row[0], row[2], row[15], row[8], by_report.get(row[0])) for row in reports),
@@ -758,14 +764,13 @@ def people_values(params: RollupParams, people_codes: set[str]) -> list[tuple]:
     `people_codes` in the reports in scope: the suppression's report-level cells, what the
     workbook's Detail sheet publishes of them (the same rows as `detail_values` gives)."""
     codes = tuple(sorted(people_codes))
-    (stmt,) = _statements(("people", _connection().dialect.name, params, codes), lambda: (_values_join(_joined(select(
+    stmt = _statements(("people", params, codes), lambda: _values_join(_joined(select(
         Report.id, Program.code, Grant.community_id, Report.half,
         _json_object(ReportValue.cell, cast(ReportValue.value, Float)),
     )), params).where(
         *_scope(params), Report.status != "excused", *_valid(), ReportValue.measure_code.in_(codes),
-    ).group_by(Report.id, Program.code, Grant.community_id, Report.half),))
-    return _people_rows(((*row[:4], json.loads(row[4]) if isinstance(row[4], str) else row[4])
-                         for row in _rows(stmt)), people_codes)
+    ).group_by(Report.id, Program.code, Grant.community_id, Report.half))
+    return _people_rows(((*row[:4], _json(row[4])) for row in _rows(stmt)), people_codes)
 
 
 def _people_rows(reports, people_codes: set[str]) -> list[tuple]:
@@ -779,11 +784,6 @@ def _people_rows(reports, people_codes: set[str]) -> list[tuple]:
         people.extend((report_id, program_code, community_id, key, int(value))
                       for key, value in zip(keys, map(cells.get, keys)) if value is not None)
     return people
-
-
-def detail_people_values(params: RollupParams) -> list[tuple]:
-    """(report id, program, community id, cell key, value) of every counted people count."""
-    return people_values(params, {m.code for m in measures_in_scope(params) if is_people_cell(m)})
 
 
 def detail_count(params: RollupParams) -> int:

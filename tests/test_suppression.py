@@ -2,7 +2,14 @@
 complementary suppression so that no hidden count can be worked back from a published total."""
 from __future__ import annotations
 
-from reporting.rollup import RollupParams, build_rollup, default_fiscal_year, detail_people_values
+from reporting.rollup import (
+    RollupParams,
+    build_rollup,
+    default_fiscal_year,
+    is_people_cell,
+    measures_in_scope,
+    people_values,
+)
 from reporting.suppression import COMPLEMENTARY, PRIMARY, SUPPRESSED_LABEL, Suppressor
 from tests.factories import CommunityFactory
 from tests.test_rollup import TODAY, file_report, grant_with_reports
@@ -173,7 +180,8 @@ def test_detail_report_cells_are_protected_against_their_community_and_program_t
     rollup = build_rollup(params, detail=True)
     hidden = rollup.suppressor.marks
     by_community, by_program = {}, {}
-    for report_id, program_code, community_id, key, value in detail_people_values(params):
+    people_codes = {m.code for m in measures_in_scope(params) if is_people_cell(m)}
+    for report_id, program_code, community_id, key, value in people_values(params, people_codes):
         by_community.setdefault((community_id, key), []).append(("report", report_id, key))
         by_program.setdefault((program_code, key), []).append(("report", report_id, key))
         if 1 <= value <= rollup.threshold:
