@@ -5,11 +5,20 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, literal_column, select
 
 from grants.extensions import db
 from grants.measures import CATALOG, cell_key
-from grants.models import Community, Grant, MeasureDefinition, Program, Report, ReportValue, ReportVersion
+from grants.models import (
+    CELL_KEY_SQL,
+    Community,
+    Grant,
+    MeasureDefinition,
+    Program,
+    Report,
+    ReportValue,
+    ReportVersion,
+)
 from grants.periods import is_late
 from grants.services.reports import accept_report
 from reporting.rollup import RollupParams, build_rollup, default_fiscal_year
@@ -161,17 +170,20 @@ def test_state_filter_matches_independent_totals(demo):
 
 
 def test_the_database_names_every_catalogue_cell_as_cell_key_does(app):
-    """report_value.cell is computed by the database (grants.models.CELL_KEY_SQL); roll-ups group
-    and name cells by it, and forms and uploads by grants.measures.cell_key: they must agree."""
+    """report_value.cell is written from grants.measures.cell_key, and the database checks it
+    against its own rule (grants.models.CELL_KEY_SQL); roll-ups group and name cells by it, forms
+    and uploads by cell_key: the two rules must agree on every cell of the catalogue."""
     report = open_reports(GrantFactory(program=program("DVHT")))[0]
     keys = [cell.key for spec in CATALOG.values() for cell in spec.cells]
     version = file_report(report, dict.fromkeys(keys, 1))
     db.session.expire_all()
     stored = db.session.execute(select(ReportValue.measure_code, ReportValue.dimension, ReportValue.category,
-                                       ReportValue.cell).where(ReportValue.version_id == version.id)).all()
+                                       ReportValue.cell, literal_column(CELL_KEY_SQL))
+                                .where(ReportValue.version_id == version.id)).all()
     assert len(stored) == len(keys)
-    assert {cell for *_, cell in stored} == set(keys)
-    assert all(cell == cell_key(m, d, c) for m, d, c, cell in stored)
+    assert {cell for *_, cell, _ in stored} == set(keys)
+    assert all(cell == cell_key(m, d, c) for m, d, c, cell, _ in stored)
+    assert all(in_sql == cell_key(m, d, c) for m, d, c, _, in_sql in stored)  # the database's rule, evaluated
 
 
 def test_point_in_time_measure_takes_each_grants_latest_period_then_sums(app):

@@ -122,9 +122,9 @@ def withdraw_extension(extension: ExtensionRequest, user: User, expected_lock: i
     extension.decided_at = utcnow()
     audit.record("extension.withdrawn", extension, {"status": ["pending", "withdrawn"]},
                  report_id=report.id, grant_id=report.grant_id)
-    notifications.notify_about_report(report, "officer", f"Extension request to {fmt_date(extension.requested_date)} "
-                                      "withdrawn", f"{user.name} withdrew the request; the due date stays "
-                                      f"{fmt_date(report.effective_due_date)}.", user.id)
+    what = f"Extension request to {fmt_date(extension.requested_date)} withdrawn"
+    body = f"{user.name} withdrew the request; the due date stays {fmt_date(report.effective_due_date)}."
+    notifications.notify_about_report(report, "officer", what, body, user.id)
     db.session.flush()
     return extension
 

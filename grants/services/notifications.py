@@ -31,7 +31,7 @@ from grants.models import (
     utcnow,
 )
 from grants.periods import rates
-from grants.services.reports import STATUS_LABELS as REPORT_STATUS_LABELS
+from grants.services.reports import status_label
 from grants.services.timeliness import expected_expr, on_time_expr, submitted_expr, timeliness_expr
 
 # (kind, days relative to the effective due date), in the order they fall due.
@@ -178,7 +178,7 @@ def render_reminder(row) -> Rendered:
     summary = f"The {period} {kind_of_report} for award {row.award_number} ({row.program_code}) is {phrase}."
     return render_mail(
         "reminder", subject, link, summary, row=row, phrase=phrase, period=period, kind_of_report=kind_of_report,
-        overdue=OFFSET[row.kind] > 0, status_label=REPORT_STATUS_LABELS.get(row.status, row.status),
+        overdue=OFFSET[row.kind] > 0, status_label=status_label(row.status),
         footer=why_you_receive(row.recipient_role, row.organization_name, row.award_number),
     )
 
