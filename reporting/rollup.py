@@ -748,9 +748,11 @@ def detail_values(params: RollupParams, people_codes: set[str]) -> tuple[list[De
     people counts among them (`people_values`' rows), from one read of the values."""
     reports_stmt, values = _statements(("detail", params), lambda: (
         _reports_query(params, extra=(Grant.community_id,)),
-        _values_join(_joined(select(Report.id, _json_object(ReportValue.cell, cast(ReportValue.value, Float))),
+        # grouped in the order the fiscal-year index gives the reports, so no sort is needed
+        _values_join(_joined(select(Report.id, _json_object(ReportValue.cell, ReportValue.value)),
                              _joins(params, [])), params)
-        .where(*_scope(params), Report.status != "excused", *_valid()).group_by(Report.id)))
+        .where(*_scope(params), Report.status != "excused", *_valid())
+        .group_by(Report.fiscal_year, Report.half, Report.id)))
     reports = _rows(reports_stmt).all()
     by_report = {report_id: _json(cells) for report_id, cells in _rows(values)}
     details = [DetailRow._make((*row[:15], by_report.get(row[0]) or {})) for row in reports]
