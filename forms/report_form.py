@@ -7,6 +7,7 @@ fields here, so the form, the upload and the API share one set of rules.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField, TextAreaField
@@ -95,6 +96,40 @@ def problem_anchor(key: str) -> str:
     """Where on the edit page a submission problem is fixed (problems_before_submission keys):
     its field, or the warnings' section for an explanation."""
     return "warnings" if key.startswith("explain:") else input_name(key)
+
+
+PROGRESS_LABELS = {"problem": "Has a problem", "entered": "Entered", "blank": "Not entered yet"}
+
+
+@dataclass(frozen=True)
+class MeasureProgress:
+    """Where one measure of the form stands, for the list of measures beside the form."""
+
+    code: str
+    name: str
+    anchor: str  # the id of the measure's fieldset
+    status: str  # a key of PROGRESS_LABELS
+
+    @property
+    def label(self) -> str:
+        return PROGRESS_LABELS[self.status]
+
+
+def measure_progress(form: FlaskForm, leftover: dict[str, list[str]]) -> list[MeasureProgress]:
+    """Each measure of the form as shown: a problem on one of its inputs or breakdowns (`leftover`,
+    from attach_errors), something entered, or nothing entered yet."""
+    broken = {key.split(".", 1)[0] for key in leftover}
+    progress = []
+    for spec in form.specs:
+        fields = [form[field_name(cell.key)] for cell in spec.cells]
+        if spec.code in broken or any(f.errors for f in fields):
+            status = "problem"
+        elif any((f.data or "").strip() for f in fields):
+            status = "entered"
+        else:
+            status = "blank"
+        progress.append(MeasureProgress(spec.code, spec.name, f"measure-{spec.code}", status))
+    return progress
 
 
 def attach_errors(form: FlaskForm, errors: dict[str, list[str]]) -> dict[str, list[str]]:

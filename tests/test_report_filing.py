@@ -101,6 +101,24 @@ def test_breakdown_that_does_not_sum_is_shown_next_to_its_table(signed_in):
     assert "The age breakdown adds up to 9 but the total is 10" in html
 
 
+def test_the_list_beside_the_form_says_where_each_measure_stands(signed_in):
+    client = signed_in("grantee@demo.test")
+    report = editable_report()
+    save(client, report, {"m_CLI_01": "10", "m_CLI_01__age__minor": "3", "m_CLI_01__age__adult": "3",
+                          "m_CLI_01__age__unknown": "3", "m_CLI_02": "abc", "m_CLI_03": "4"})
+    html = client.get(f"/reports/{report.id}/edit").get_data(as_text=True)
+    nav = re.search(r'<nav class="app-form-nav".*?</nav>', html, re.S).group(0)
+    listed = dict(re.findall(r'href="#measure-([A-Z0-9-]+)">.*?app-form-nav__status--(\w+)', nav))
+    codes = [spec.code for spec in report_specs(report)]
+    assert list(listed) == codes  # every measure, in the form's order
+    # CLI-01's breakdown does not add up (no single input is wrong); CLI-02 is not a number
+    assert {code: status for code, status in listed.items() if status != "blank"} == {
+        "CLI-01": "problem", "CLI-02": "problem", "CLI-03": "entered"}
+    assert f"3 of {len(codes)} measures entered, 2 with a problem." in nav
+    assert all(f'id="measure-{code}"' in html for code in codes)
+    assert 'href="#narratives"' in nav and 'id="narratives"' in html and 'id="form-actions"' in html
+
+
 def test_cross_measure_ceiling_is_an_error_on_the_smaller_measure(signed_in):
     client = signed_in("grantee@demo.test")
     report = editable_report()

@@ -15,6 +15,7 @@ from forms.report_form import (
     explain_name,
     field_name,
     input_name,
+    measure_progress,
     problem_anchor,
     typed_explanations,
     typed_narratives,
@@ -109,7 +110,7 @@ def _render_edit(report, state, form, leftover, status=200, stale=None):
     return render_template(
         "reports/edit.html", report=report, state=state, form=form, leftover=leftover, stale=stale, summary=summary,
         deadline=grantee_home.deadline_for(report), field_name=field_name, explain_name=explain_name,
-        can_certify=access.can_certify(current_user, report),
+        can_certify=access.can_certify(current_user, report), progress=measure_progress(form, leftover),
     ), status
 
 
