@@ -358,3 +358,17 @@ def test_an_overlong_narrative_is_kept_in_the_draft_with_its_error_beside_it(sig
     assert "Use at most 10,000 characters (this has 10,050)." in field  # beside the field, above its box
     db.session.expire_all()
     assert len(db.session.get(Report, report.id).current_version.narrative_developments) == 10_050
+
+
+def test_a_deadline_phrase_is_shown_only_when_it_says_more_than_its_tag(signed_in):
+    client = signed_in("grantee@demo.test")
+    due = editable_report()
+    assert deadline_for(due).says_more  # "Due in N days, on ..." under a "Due soon" or "Open" tag
+    on_time = db.session.scalars(select(Report).join(Grant).where(
+        Grant.organization_id == _org_id("grantee@demo.test"), Report.status == "accepted")).first()
+    deadline = deadline_for(on_time)
+    assert deadline.phrase == "Submitted on time" and not deadline.says_more
+    html = client.get(f"/grants/{on_time.grant_id}").get_data(as_text=True)
+    assert 'Submitted on time</span><span class="app-deadline">' not in html
+    assert f'<span class="app-deadline">{deadline_for(due).phrase}</span>' in client.get(
+        f"/grants/{due.grant_id}").get_data(as_text=True)

@@ -11,7 +11,7 @@ from grants.extensions import db
 from grants.models import ExtensionRequest, Grant, Report, ReportVersion, User
 from grants.periods import days_overdue, deadline_phrase, eastern_today, timeliness
 from grants.services.access import GRANTEE_ROLES, grant_scope
-from grants.services.reports import REVISION_DUE, counted_version_ids, due_by, revision_pending
+from grants.services.reports import DEADLINE_LABELS, REVISION_DUE, counted_version_ids, due_by, revision_pending
 
 ACTIONABLE = ("not_started", "draft", "returned")
 
@@ -23,6 +23,12 @@ class Deadline:
     extended: bool
     days_overdue: int
     repeats_status: bool = False  # its tag would say what the report's status tag says (returned)
+
+    @property
+    def says_more(self) -> bool:
+        """The phrase tells more than the deadline's tag (under a "Submitted on time" tag,
+        "Submitted on time" does not)."""
+        return self.phrase.casefold() != DEADLINE_LABELS[self.kind].casefold()
 
 
 def deadline_for(report: Report, today: date | None = None) -> Deadline:
