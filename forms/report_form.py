@@ -18,6 +18,7 @@ from grants.measures import (
     NARRATIVES,
     MeasureSpec,
     cell_title,
+    is_breakdown_key,
 )
 from grants.validation import Warning as RuleWarning
 
@@ -92,10 +93,17 @@ def input_name(key: str) -> str:
     return key if key in _NARRATIVE_NAMES else field_name(key)
 
 
+def breakdown_anchor(key: str) -> str:
+    """The id of a breakdown's table on the edit page ('CLI-01.age' -> 'bd-CLI-01-age')."""
+    return "bd-" + key.replace(".", "-")
+
+
 def problem_anchor(key: str) -> str:
     """Where on the edit page a submission problem is fixed (problems_before_submission keys):
-    its field, or the warnings' section for an explanation."""
-    return "warnings" if key.startswith("explain:") else input_name(key)
+    its field, a breakdown's table, or the warnings' section for an explanation."""
+    if key.startswith("explain:"):
+        return "warnings"
+    return breakdown_anchor(key) if is_breakdown_key(key) else input_name(key)
 
 
 PROGRESS_LABELS = {"problem": "Has a problem", "entered": "Entered", "blank": "Not entered yet"}

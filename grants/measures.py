@@ -242,6 +242,21 @@ def cell_label(spec: MeasureSpec, cell: Cell) -> str:
     return f"{spec.name}, {dimension_label(cell.dimension).lower()}: {category}"
 
 
+def breakdown_key(code: str, dimension: str) -> str:
+    """The key of a whole breakdown ('CLI-01.age'), whose sum validation checks against the total."""
+    return f"{code}.{dimension}"
+
+
+def is_breakdown_key(key: str) -> bool:
+    return key.count(".") == 1  # a cell's key has no dot (a total) or two (a category)
+
+
+def breakdown_title(key: str) -> str:
+    """A person's name for a breakdown key: 'CLI-01 Age'."""
+    code, dimension = key.split(".")
+    return f"{code} {dimension_label(dimension)}"
+
+
 def cell_title(specs: list[MeasureSpec], key: str) -> str:
     """A person's name for a cell key: 'SRV-01 Clients receiving each service: Housing/shelter'."""
     if not key:

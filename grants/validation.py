@@ -9,7 +9,15 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from grants.measures import CEILINGS, NARRATIVE_MAX_LENGTH, Cell, MeasureSpec, categories, dimension_label
+from grants.measures import (
+    CEILINGS,
+    NARRATIVE_MAX_LENGTH,
+    Cell,
+    MeasureSpec,
+    breakdown_key,
+    categories,
+    dimension_label,
+)
 
 COUNT_MAX = 10_000_000
 CHANGE_RATIO = Decimal("0.5")
@@ -129,16 +137,16 @@ def _check_breakdowns(spec: MeasureSpec, result: CheckResult) -> None:
         label = dimension_label(dim).lower()
         parts = sum(entered, Decimal(0))
         if total is None:
-            result.add_error(f"{spec.code}.{dim}", f"Enter the total before the {label} breakdown.")
+            result.add_error(breakdown_key(spec.code, dim), f"Enter the total before the {label} breakdown.")
         elif len(entered) == len(keys) and parts != total:
             result.add_error(
-                f"{spec.code}.{dim}",
+                breakdown_key(spec.code, dim),
                 f"The {label} breakdown adds up to {_fmt(parts)} but the total is {_fmt(total)}. "
                 "Use “Unknown” to balance.",
             )
         elif parts > total:
             result.add_error(
-                f"{spec.code}.{dim}",
+                breakdown_key(spec.code, dim),
                 f"The {label} breakdown already adds up to {_fmt(parts)}, more than the total of {_fmt(total)}.",
             )
 

@@ -372,3 +372,17 @@ def test_a_deadline_phrase_is_shown_only_when_it_says_more_than_its_tag(signed_i
     assert 'Submitted on time</span><span class="app-deadline">' not in html
     assert f'<span class="app-deadline">{deadline_for(due).phrase}</span>' in client.get(
         f"/grants/{due.grant_id}").get_data(as_text=True)
+
+
+def test_the_submit_page_names_a_breakdown_that_does_not_add_up_and_links_to_its_table(signed_in):
+    client = signed_in("grantee@demo.test")
+    report = editable_report()
+    data = valid_form(report)
+    data["m_CLI_01__age__minor"] = str(int(data["m_CLI_01__age__minor"]) + 1)  # the ages no longer add up
+    save(client, report, data)
+    response = client.get(f"/reports/{report.id}/submit")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert f'href="/reports/{report.id}/edit#bd-CLI-01-age">CLI-01 Age</a>: The age breakdown adds up to' in html
+    edit = client.get(f"/reports/{report.id}/edit").get_data(as_text=True)
+    assert 'id="bd-CLI-01-age"' in edit and 'href="#bd-CLI-01-age">CLI-01 Age: The age breakdown adds up to' in edit

@@ -11,6 +11,7 @@ from werkzeug.datastructures import MultiDict
 from forms.report_form import (
     CertificationForm,
     attach_errors,
+    breakdown_anchor,
     build_report_form,
     explain_name,
     field_name,
@@ -24,7 +25,7 @@ from forms.report_form import (
 from grants import web
 from grants.errors import StaleEdit, ValidationFailed
 from grants.extensions import db
-from grants.measures import dimension_label
+from grants.measures import breakdown_key, breakdown_title
 from grants.security import roles_required
 from grants.services import access, grantee_home
 from grants.services import extensions as extension_service
@@ -105,12 +106,12 @@ def _render_edit(report, state, form, leftover, status=200, stale=None):
     # One summary of every problem, linked to the input (or the breakdown table) it is about.
     summary = {f.id: [f"{f.label.text}: {m}" for m in f.errors] for f in form if f.errors}
     for key, messages in leftover.items():
-        code, dimension = key.split(".", 1)
-        summary["bd-" + key.replace(".", "-")] = [f"{code} {dimension_label(dimension)}: {m}" for m in messages]
+        summary[breakdown_anchor(key)] = [f"{breakdown_title(key)}: {m}" for m in messages]
     return render_template(
         "reports/edit.html", report=report, state=state, form=form, leftover=leftover, stale=stale, summary=summary,
         deadline=grantee_home.deadline_for(report), field_name=field_name, explain_name=explain_name,
         can_certify=access.can_certify(current_user, report), progress=measure_progress(form, leftover),
+        breakdown_key=breakdown_key, breakdown_anchor=breakdown_anchor,
     ), status
 
 

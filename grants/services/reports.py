@@ -18,7 +18,15 @@ from grants import audit
 from grants.errors import InvalidTransition, StaleEdit, ValidationFailed
 from grants.extensions import db
 from grants.formatting import fmt_datetime
-from grants.measures import CUMULATIVE_NARRATIVE, NARRATIVES, MeasureSpec, cell_key, cell_title
+from grants.measures import (
+    CUMULATIVE_NARRATIVE,
+    NARRATIVES,
+    MeasureSpec,
+    breakdown_title,
+    cell_key,
+    cell_title,
+    is_breakdown_key,
+)
 from grants.models import (
     GRANTEE_ROLES,
     MeasureSetItem,
@@ -367,7 +375,8 @@ def due_by_sql():
 
 def problem_label(state: ReportState, key: str) -> str:
     """The name people know a problem's field by (problems_before_submission keys): the
-    narrative's heading, the measure cell's title, or the warning its explanation is for."""
+    narrative's heading, the measure cell's or breakdown's title, or the warning its explanation
+    is for."""
     narratives = {name: label for name, label, _ in (*NARRATIVES, CUMULATIVE_NARRATIVE)}
     if key in narratives:
         return narratives[key]
@@ -375,7 +384,7 @@ def problem_label(state: ReportState, key: str) -> str:
         code = key.removeprefix("explain:")
         field = next((w.field for w in (state.check.warnings if state.check else ()) if w.code == code), "")
         return f"Explanation of the warning on {cell_title(state.specs, field)}" if field else "Explanation of the warning"
-    return cell_title(state.specs, key)
+    return breakdown_title(key) if is_breakdown_key(key) else cell_title(state.specs, key)
 
 
 def submit_report(report: Report, user: User, certification: dict[str, str], expected_lock: int | None,
