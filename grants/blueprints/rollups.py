@@ -19,15 +19,18 @@ from grants.security import roles_required
 from grants.services import access
 from grants.services.reports import STATUS_LABELS
 from reporting import workbooks
-from reporting.rollup import TREND_YEARS, Agg, Rollup, build_rollup, report_rows
+from reporting.rollup import TREND_MEASURES, TREND_YEARS, Agg, Rollup, build_rollup, report_rows
 from reporting.suppression import note
 from reporting.workbooks.rollup import generated_filename
 
 bp = Blueprint("rollups", __name__)
 VIEWERS = ("leadership", "program_officer")
-# The measures the page shows (headline, chart by program, table by community).
-DASHBOARD_MEASURES = ("CLI-01", "CLI-02", "CLI-03", "PRT-01", "FIN-01")
+# The measures the page shows: in the headline, in the chart by program (and its table), in the
+# table by community; the trend shows reporting.rollup.TREND_MEASURES.
+HEADLINE_MEASURES = ("CLI-01", "CLI-02", "PRT-01", "FIN-01")
 CHART_MEASURES = ("CLI-01", "CLI-02", "CLI-03")
+COMMUNITY_MEASURES = ("CLI-01", "CLI-02")
+DASHBOARD_MEASURES = tuple(dict.fromkeys((*HEADLINE_MEASURES, *CHART_MEASURES, *COMMUNITY_MEASURES, *TREND_MEASURES)))
 # Short column headings for the narrow tables (the full names are in the headline and the workbook).
 SHORT_NAMES = {"CLI-01": "Clients served", "CLI-02": "New clients", "CLI-03": "Cases closed",
                "PRT-01": "Partnerships", "FIN-01": "Funds expended"}
@@ -52,6 +55,11 @@ def rollup_rate(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
+def _page_measures() -> dict[str, tuple[str, ...]]:
+    return {"headline_measures": HEADLINE_MEASURES, "chart_measures": CHART_MEASURES,
+            "community_measures": COMMUNITY_MEASURES, "trend_measures": TREND_MEASURES}
+
+
 def _filters(community_id: int | None = None):
     form = DashboardFilterForm(request.args)
     return form, form.to_params(community_id=community_id)
@@ -65,7 +73,7 @@ def dashboard():
     return render_template("rollups/dashboard.html", form=form, params=params, rollup=rollup,
                            charts=dashboard_charts(rollup), note=note(rollup.threshold),
                            names={m.code: m.name for m in rollup.measures}, short=SHORT_NAMES,
-                           trend_years=TREND_YEARS)
+                           trend_years=TREND_YEARS, **_page_measures())
 
 
 @bp.route("/dashboard/communities/<int:community_id>")
@@ -83,7 +91,8 @@ def community_detail(community_id: int):
     return render_template("rollups/community.html", params=params, rollup=rollup, community=community, rows=rows,
                            row=rollup.communities.get(community_id, Agg()), note=note(rollup.threshold),
                            names={m.code: m.name for m in rollup.measures}, short=SHORT_NAMES,
-                           dashboard_args=dashboard_params.query_args(), status_labels=STATUS_LABELS)
+                           dashboard_args=dashboard_params.query_args(), status_labels=STATUS_LABELS,
+                           **_page_measures())
 
 
 @bp.route("/dashboard/export.xlsx")
