@@ -106,9 +106,6 @@ def problem_anchor(key: str) -> str:
     return breakdown_anchor(key) if is_breakdown_key(key) else input_name(key)
 
 
-PROGRESS_LABELS = {"problem": "Has a problem", "entered": "Entered", "blank": "Not entered yet"}
-
-
 @dataclass(frozen=True)
 class MeasureProgress:
     """Where one measure of the form stands, for the list of measures beside the form."""
@@ -116,27 +113,33 @@ class MeasureProgress:
     code: str
     name: str
     anchor: str  # the id of the measure's fieldset
-    status: str  # a key of PROGRESS_LABELS
+    status: str  # "problem", "blank", "partial" or "entered"
+    filled: int  # inputs with something typed in them
+    inputs: int
 
     @property
     def label(self) -> str:
-        return PROGRESS_LABELS[self.status]
+        if self.status == "problem":
+            return "Has a problem"
+        if self.status == "partial":
+            return f"{self.filled} of {self.inputs} entered"
+        return "Not entered yet" if self.status == "blank" else "All entered"
 
 
 def measure_progress(form: FlaskForm, leftover: dict[str, list[str]]) -> list[MeasureProgress]:
     """Each measure of the form as shown: a problem on one of its inputs or breakdowns (`leftover`,
-    from attach_errors), something entered, or nothing entered yet."""
+    from attach_errors), or how many of its inputs have something typed in them (a report is
+    submitted with every input filled, 0 where there is nothing to report)."""
     broken = {key.split(".", 1)[0] for key in leftover}
     progress = []
     for spec in form.specs:
         fields = [form[field_name(cell.key)] for cell in spec.cells]
+        filled = sum(1 for f in fields if (f.data or "").strip())
         if spec.code in broken or any(f.errors for f in fields):
             status = "problem"
-        elif any((f.data or "").strip() for f in fields):
-            status = "entered"
         else:
-            status = "blank"
-        progress.append(MeasureProgress(spec.code, spec.name, f"measure-{spec.code}", status))
+            status = "blank" if not filled else "entered" if filled == len(fields) else "partial"
+        progress.append(MeasureProgress(spec.code, spec.name, f"measure-{spec.code}", status, filled, len(fields)))
     return progress
 
 

@@ -104,17 +104,23 @@ def test_breakdown_that_does_not_sum_is_shown_next_to_its_table(signed_in):
 def test_the_list_beside_the_form_says_where_each_measure_stands(signed_in):
     client = signed_in("grantee@demo.test")
     report = editable_report()
+    specs = report_specs(report)
+    partial = next(s for s in specs if len(s.cells) > 1 and s.code not in ("CLI-01", "CLI-02", "CLI-03"))
     save(client, report, {"m_CLI_01": "10", "m_CLI_01__age__minor": "3", "m_CLI_01__age__adult": "3",
-                          "m_CLI_01__age__unknown": "3", "m_CLI_02": "abc", "m_CLI_03": "4"})
+                          "m_CLI_01__age__unknown": "3", "m_CLI_02": "abc", "m_CLI_03": "4",
+                          field_name(partial.cells[0].key): "2"})
     html = client.get(f"/reports/{report.id}/edit").get_data(as_text=True)
     nav = re.search(r'<nav class="app-form-nav".*?</nav>', html, re.S).group(0)
-    listed = dict(re.findall(r'href="#measure-([A-Z0-9-]+)">.*?app-form-nav__status--(\w+)', nav))
-    codes = [spec.code for spec in report_specs(report)]
+    listed = {code: (status, label) for code, status, label in re.findall(
+        r'href="#measure-([A-Z0-9-]+)">.*?app-form-nav__status--(\w+)">([^<]*)<', nav)}
+    codes = [spec.code for spec in specs]
     assert list(listed) == codes  # every measure, in the form's order
     # CLI-01's breakdown does not add up (no single input is wrong); CLI-02 is not a number
-    assert {code: status for code, status in listed.items() if status != "blank"} == {
-        "CLI-01": "problem", "CLI-02": "problem", "CLI-03": "entered"}
-    assert f"3 of {len(codes)} measures entered, 2 with a problem." in nav
+    assert {code: shown for code, shown in listed.items() if shown[0] != "blank"} == {
+        "CLI-01": ("problem", "Has a problem"), "CLI-02": ("problem", "Has a problem"),
+        "CLI-03": ("entered", "All entered"), partial.code: ("partial", f"1 of {len(partial.cells)} entered")}
+    assert all(label == "Not entered yet" for status, label in listed.values() if status == "blank")
+    assert f"1 of {len(codes)} measures fully entered, 2 with a problem." in nav
     assert all(f'id="measure-{code}"' in html for code in codes)
     assert 'href="#narratives"' in nav and 'id="narratives"' in html and 'id="form-actions"' in html
 
