@@ -13,6 +13,7 @@ class AuditSearchForm(FlaskForm):
 
     user = SearchField("User (email or name)", validators=[Optional(), Length(max=254)])
     award_number = SearchField("Award number", validators=[Optional(), Length(max=20)])
+    action = SearchField("Action (e.g. report, refused)", validators=[Optional(), Length(max=100)])
     report_id = IntegerField("Report id", validators=[Optional(), NumberRange(min=1, message="Enter a report id.")])
     date_from = DateField("From", validators=[Optional()])
     date_to = DateField("To", validators=[Optional()])

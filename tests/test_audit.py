@@ -75,6 +75,9 @@ def test_admin_searches_by_user_grant_report_and_date_range(app, world, admin):
     later = client.get(f"/admin/audit?date_from={day + timedelta(days=1)}").get_data(as_text=True)
     assert listed_actions(later) == [] and "No event matches." in later
     assert client.get("/admin/audit?report_id=abc").status_code == 400
+    by_action = listed_actions(client.get("/admin/audit?action=Transition").get_data(as_text=True))
+    assert by_action and set(by_action) == {"report_transition.insert"}
+    assert listed_actions(client.get("/admin/audit?action=100%25").get_data(as_text=True)) == []  # % is a character
 
 
 def test_audit_list_pages_fifty_events_newest_first(app, world, admin):

@@ -90,7 +90,7 @@ def audit_list():
     if valid:
         filters = audit_search.AuditFilters(
             user=form.user.data or "", award_number=form.award_number.data or "", report_id=form.report_id.data,
-            date_from=form.date_from.data, date_to=form.date_to.data,
+            action=form.action.data or "", date_from=form.date_from.data, date_to=form.date_to.data,
         )
     page = db.paginate(audit_search.search_query(filters), page=request.args.get("page", 1, type=int),
                        per_page=audit_search.PER_PAGE, error_out=False)

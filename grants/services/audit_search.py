@@ -17,6 +17,7 @@ class AuditFilters:
     user: str = ""
     award_number: str = ""
     report_id: int | None = None
+    action: str = ""  # part of the action's name: "report", "auth.signed_in", "access.refused"
     date_from: date | None = None
     date_to: date | None = None
 
@@ -38,6 +39,8 @@ def search_query(filters: AuditFilters) -> Select:
         grants = select(Grant.id).where(
             func.lower(Grant.award_number).contains(filters.award_number.strip().lower(), autoescape=True))
         query = query.where(AuditEvent.grant_id.in_(grants))
+    if filters.action:
+        query = query.where(func.lower(AuditEvent.action).contains(filters.action.strip().lower(), autoescape=True))
     if filters.report_id:
         query = query.where(AuditEvent.report_id == filters.report_id)
     if filters.date_from:
