@@ -9,6 +9,7 @@ from icalendar import Calendar
 
 from grants.extensions import db
 from grants.models import User
+from grants.periods import eastern_today
 from grants.security import token_digest
 from grants.services import extensions as extension_service
 from tests.test_review import client_for, world_in_may
@@ -44,6 +45,10 @@ def test_month_grid_and_list_show_the_grants_due_dates(app, world):
     assert "Apr 30, 2026" in listing and "Overdue" in listing
     assert "No report is due this month." in client.get("/calendar?month=2026-06&view=list").get_data(as_text=True)
     assert client.get("/calendar?month=garbage").status_code == 200
+    today = eastern_today()
+    this_month = client.get(f"/calendar?month={today:%Y-%m}").get_data(as_text=True)
+    cell = re.search(r'<td class="[^"]*app-today[^"]*">\s*<span class="text-bold">(\d+)</span><span class="usa-sr-only"> \(today\)', this_month)
+    assert cell and int(cell.group(1)) == today.day  # today's cell is marked for the eye and for screen readers
 
 
 def test_officers_see_the_grants_assigned_to_them_and_others_see_nothing_of_them(app, world):
