@@ -17,7 +17,6 @@ from grants.formatting import fmt_number
 from grants.models import Community
 from grants.security import roles_required
 from grants.services import access
-from grants.services.reports import STATUS_LABELS
 from reporting import workbooks
 from reporting.rollup import TREND_MEASURES, TREND_YEARS, Agg, Rollup, build_rollup, report_rows
 from reporting.suppression import note
@@ -55,8 +54,10 @@ def rollup_rate(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
-def _page_measures() -> dict[str, tuple[str, ...]]:
-    return {"headline_measures": HEADLINE_MEASURES, "chart_measures": CHART_MEASURES,
+def _page_context(rollup: Rollup) -> dict:
+    """What the dashboard and its community page both show of a roll-up besides its tables."""
+    return {"rollup": rollup, "note": note(rollup.threshold), "names": {m.code: m.name for m in rollup.measures},
+            "short": SHORT_NAMES, "headline_measures": HEADLINE_MEASURES, "chart_measures": CHART_MEASURES,
             "community_measures": COMMUNITY_MEASURES, "trend_measures": TREND_MEASURES}
 
 
@@ -70,10 +71,8 @@ def _filters(community_id: int | None = None):
 def dashboard():
     form, params = _filters()
     rollup = build_rollup(params, codes=DASHBOARD_MEASURES, totals_only=True)
-    return render_template("rollups/dashboard.html", form=form, params=params, rollup=rollup,
-                           charts=dashboard_charts(rollup), note=note(rollup.threshold),
-                           names={m.code: m.name for m in rollup.measures}, short=SHORT_NAMES,
-                           trend_years=TREND_YEARS, **_page_measures())
+    return render_template("rollups/dashboard.html", form=form, params=params, charts=dashboard_charts(rollup),
+                           trend_years=TREND_YEARS, **_page_context(rollup))
 
 
 @bp.route("/dashboard/communities/<int:community_id>")
@@ -88,11 +87,9 @@ def community_detail(community_id: int):
     # community alone, a figure hidden there to protect another would show.
     rollup = build_rollup(dashboard_params, codes=DASHBOARD_MEASURES, totals_only=True)
     rows = report_rows(params, (access.grant_scope(current_user),))
-    return render_template("rollups/community.html", params=params, rollup=rollup, community=community, rows=rows,
-                           row=rollup.communities.get(community_id, Agg()), note=note(rollup.threshold),
-                           names={m.code: m.name for m in rollup.measures}, short=SHORT_NAMES,
-                           dashboard_args=dashboard_params.query_args(), status_labels=STATUS_LABELS,
-                           **_page_measures())
+    return render_template("rollups/community.html", params=params, community=community, rows=rows,
+                           row=rollup.communities.get(community_id, Agg()),
+                           dashboard_args=dashboard_params.query_args(), **_page_context(rollup))
 
 
 @bp.route("/dashboard/export.xlsx")
