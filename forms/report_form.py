@@ -93,6 +93,11 @@ def input_name(key: str) -> str:
     return key if key in _NARRATIVE_NAMES else field_name(key)
 
 
+def measure_anchor(code: str) -> str:
+    """The id of a measure's fieldset on the edit page."""
+    return f"measure-{code}"
+
+
 def breakdown_anchor(key: str) -> str:
     """The id of a breakdown's table on the edit page ('CLI-01.age' -> 'bd-CLI-01-age')."""
     return "bd-" + key.replace(".", "-")
@@ -139,7 +144,7 @@ def measure_progress(form: FlaskForm, leftover: dict[str, list[str]]) -> list[Me
             status = "problem"
         else:
             status = "blank" if not filled else "entered" if filled == len(fields) else "partial"
-        progress.append(MeasureProgress(spec.code, spec.name, f"measure-{spec.code}", status, filled, len(fields)))
+        progress.append(MeasureProgress(spec.code, spec.name, measure_anchor(spec.code), status, filled, len(fields)))
     return progress
 
 

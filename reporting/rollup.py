@@ -767,8 +767,7 @@ def people_values(params: RollupParams, people_codes: set[str]) -> list[tuple]:
     workbook's Detail sheet publishes of them (the same rows as `detail_values` gives)."""
     codes = tuple(sorted(people_codes))
     stmt = _statements(("people", params, codes), lambda: _values_join(_joined(select(
-        Report.id, Program.code, Grant.community_id, Report.half,
-        _json_object(ReportValue.cell, cast(ReportValue.value, Float)),
+        Report.id, Program.code, Grant.community_id, Report.half, _json_object(ReportValue.cell, ReportValue.value),
     )), params).where(
         *_scope(params), Report.status != "excused", *_valid(), ReportValue.measure_code.in_(codes),
     ).group_by(Report.id, Program.code, Grant.community_id, Report.half))

@@ -16,6 +16,7 @@ from forms.report_form import (
     explain_name,
     field_name,
     input_name,
+    measure_anchor,
     measure_progress,
     problem_anchor,
     typed_explanations,
@@ -111,7 +112,7 @@ def _render_edit(report, state, form, leftover, status=200, stale=None):
         "reports/edit.html", report=report, state=state, form=form, leftover=leftover, stale=stale, summary=summary,
         deadline=grantee_home.deadline_for(report), field_name=field_name, explain_name=explain_name,
         can_certify=access.can_certify(current_user, report), progress=measure_progress(form, leftover),
-        breakdown_key=breakdown_key, breakdown_anchor=breakdown_anchor,
+        breakdown_key=breakdown_key, breakdown_anchor=breakdown_anchor, measure_anchor=measure_anchor,
     ), status
 
 
