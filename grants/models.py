@@ -56,6 +56,7 @@ GRANTEE_ROLES = ("grantee_editor", "grantee_certifier")
 REPORT_STATUSES = ("not_started", "draft", "submitted", "returned", "accepted", "excused")
 VERSION_STATUSES = ("draft", "submitted", "withdrawn", "returned", "accepted", "superseded")
 COMMUNITY_TYPES = ("urban", "suburban", "rural", "tribal", "statewide")
+GRANT_STATUSES = ("active", "suspended", "closed")
 VALUE_TYPES = ("count", "percent", "currency")
 NOTIFICATION_STATUSES = ("pending", "sent", "failed", "skipped")
 EXTENSION_STATUSES = ("pending", "approved", "denied", "withdrawn")
@@ -76,6 +77,9 @@ class Organization(db.Model):
     state: Mapped[str] = mapped_column(String(2))
     zip_code: Mapped[str] = mapped_column(String(10), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lock_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": lock_version}
 
     grants: Mapped[list[Grant]] = relationship(back_populates="organization")
     users: Mapped[list[User]] = relationship(back_populates="organization")
@@ -239,6 +243,9 @@ class Community(db.Model):
     state: Mapped[str] = mapped_column(String(2), index=True)
     community_type: Mapped[str] = mapped_column(String(20))
     hhs_region: Mapped[int] = mapped_column(Integer, index=True)
+    lock_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": lock_version}
 
 
 class Grant(db.Model):
@@ -246,7 +253,7 @@ class Grant(db.Model):
     __table_args__ = (
         CheckConstraint("end_date > start_date", name="period_of_performance"),
         CheckConstraint("award_amount > 0", name="award_amount_positive"),
-        CheckConstraint(_in("status", ("active", "suspended", "closed")), name="status"),
+        CheckConstraint(_in("status", GRANT_STATUSES), name="status"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     award_number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -259,6 +266,9 @@ class Grant(db.Model):
     end_date: Mapped[date] = mapped_column(Date)
     award_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     status: Mapped[str] = mapped_column(String(20), default="active")
+    lock_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": lock_version}
 
     program: Mapped[Program] = relationship()
     organization: Mapped[Organization] = relationship(back_populates="grants")

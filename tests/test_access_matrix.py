@@ -8,6 +8,8 @@ A route without an entry fails the test, so every new route must be placed in th
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -42,7 +44,8 @@ def world(demo):
     ids = {"report": by_status["submitted"].id, "draft": (by_status.get("draft") or by_status["not_started"]).id,
            "accepted": by_status["accepted"].id, "grant": by_status["submitted"].grant_id,
            "community": by_status["submitted"].grant.community_id, "extension": extension.id,
-           "message": message.id, "token": token.id,
+           "message": message.id, "token": token.id, "organization": certifier.organization_id,
+           "officer_user": user("officer-b@demo.test").id,
            # Admin actions target a user who is not one of the actors (deactivating one would end its session).
            "user": db.session.scalar(select(User.id).where(User.email.like("staff@%")).order_by(User.id))}
     clients, bearer = {"anon": demo.test_client()}, {"anon": None}
@@ -101,9 +104,7 @@ def test_every_state_changing_web_route_refuses_a_missing_csrf_token(app_config,
              if "POST" in rule.methods and not rule.rule.startswith("/api/")]
     assert posts
     for rule in posts:
-        path = rule.rule.replace("<int:report_id>", "1").replace("<int:user_id>", "1").replace(
-            "<int:extension_id>", "1").replace("<int:message_id>", "1").replace("<int:token_id>", "1").replace(
-            "<name>", "open-periods")
+        path = re.sub(r"<int:\w+>", "1", rule.rule).replace("<name>", "open-periods")
         assert client.post(path, data={}).status_code == 400, path
 
 

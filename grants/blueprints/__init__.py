@@ -8,7 +8,6 @@ from flask import Flask
 # Module paths of the blueprints; each exposes `bp` (and optionally `register(app)`).
 BLUEPRINTS = (
     "grants.blueprints.notifications",
-    "grants.blueprints.jobs",
     "grants.blueprints.main",
     "grants.blueprints.api",
     "grants.blueprints.spreadsheet",
@@ -18,7 +17,9 @@ BLUEPRINTS = (
     "grants.blueprints.reviews",
     "grants.blueprints.extensions",
     "grants.blueprints.calendar",
+    "grants.blueprints.awards",
     "grants.blueprints.admin",
+    "grants.blueprints.jobs",
     "grants.blueprints.rollups",
 )
 

@@ -42,19 +42,25 @@ def _approved_extensions(report_ids: list[int]) -> dict[int, date]:
     ).all())
 
 
-def open_reporting_periods(today: date | None = None) -> dict[str, int]:
-    """Create missing reports and realign unsubmitted ones; returns counts (the caller commits)."""
+def open_reporting_periods(today: date | None = None, grant_ids: list[int] | None = None) -> dict[str, int]:
+    """Create missing reports and realign unsubmitted ones, of every grant or of `grant_ids` (an
+    award an admin just saved); returns counts (the caller commits)."""
     today = today or eastern_today()
     measure_sets = current_measure_sets(today)
     existing: dict[int, dict[date, object]] = defaultdict(dict)
-    for r in db.session.execute(select(
+    reports_query = select(
         Report.id, Report.grant_id, Report.period_start, Report.period_end, Report.report_type,
         Report.due_date, Report.first_submitted_at,
-    )):
+    )
+    grants_query = select(Grant.id, Grant.program_id, Grant.start_date, Grant.end_date, Grant.status)
+    if grant_ids is not None:
+        reports_query = reports_query.where(Report.grant_id.in_(grant_ids))
+        grants_query = grants_query.where(Grant.id.in_(grant_ids))
+    for r in db.session.execute(reports_query):
         existing[r.grant_id][r.period_start] = r
     counts = {"opened": 0, "realigned": 0, "outside_performance": 0}
     realign: dict[int, Period] = {}
-    grants = db.session.execute(select(Grant.id, Grant.program_id, Grant.start_date, Grant.end_date, Grant.status))
+    grants = db.session.execute(grants_query)
     for grant in grants:
         periods = reporting_periods(grant.start_date, grant.end_date)
         reports = existing.get(grant.id, {})

@@ -1,4 +1,5 @@
-"""User administration: create accounts, deactivate and reactivate them, force a password reset.
+"""User administration: create accounts, deactivate and reactivate them, force a password reset,
+and say which programs a program officer works in.
 
 Admins manage accounts, never report content. A new account gets a random temporary password
 that must be changed at first sign-in; deactivating an account or forcing a reset ends every
@@ -15,7 +16,7 @@ from sqlalchemy.orm import joinedload
 from grants import audit, security
 from grants.errors import Forbidden, NotFound, ValidationFailed
 from grants.extensions import db
-from grants.models import GRANTEE_ROLES, ROLES, Organization, User
+from grants.models import GRANTEE_ROLES, ROLES, Organization, Program, ProgramOfficer, User
 from grants.validation import clean_text
 
 PER_PAGE = 50
@@ -97,3 +98,31 @@ def force_password_reset(user: User) -> None:
 def organization_choices() -> list[tuple[int, str]]:
     return [tuple(row) for row in db.session.execute(
         select(Organization.id, Organization.legal_name).order_by(Organization.legal_name))]
+
+
+def get_program_officer(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or user.role != "program_officer":
+        raise NotFound("We could not find that program officer.")
+    return user
+
+
+def officer_program_ids(user: User) -> list[int]:
+    """The programs a program officer works in: they see every grant of these programs."""
+    return list(db.session.scalars(select(ProgramOfficer.program_id).where(ProgramOfficer.user_id == user.id)
+                                   .order_by(ProgramOfficer.program_id)))
+
+
+def set_officer_programs(user: User, program_ids: list[int]) -> None:
+    """Replace a program officer's programs (each change goes into the audit trail)."""
+    wanted = set(program_ids)
+    known = set(db.session.scalars(select(Program.id).where(Program.id.in_(wanted))))
+    if wanted - known:
+        raise ValidationFailed("The programs were not saved.", {"programs": ["Choose programs from the list."]})
+    current = {row.program_id: row for row in db.session.scalars(
+        select(ProgramOfficer).where(ProgramOfficer.user_id == user.id))}
+    for program_id in sorted(set(current) - wanted):
+        db.session.delete(current[program_id])
+    for program_id in sorted(wanted - set(current)):
+        db.session.add(ProgramOfficer(program_id=program_id, user_id=user.id))
+    db.session.flush()

@@ -50,7 +50,8 @@ def _ids(app) -> dict:
                                      .where(Grant.officer_id == officer.id).limit(1))
         ids = {"report": by_status["submitted"].id, "draft": draft.id, "accepted": by_status["accepted"].id,
                "grant": by_status["submitted"].grant_id, "community": by_status["submitted"].grant.community_id,
-               "extension": extension.id, "reminded": reminded}
+               "extension": extension.id, "reminded": reminded, "organization": certifier.organization_id,
+               "officer_user": officer.id}
         assert all(value is not None for value in ids.values()), ids
         db.session.remove()
     return ids

@@ -1,0 +1,112 @@
+"""Forms of award administration: organizations, communities, grants and officers' programs.
+
+The rules (formats, uniqueness, what stays fixed) are checked by grants.services.awards; these
+forms only carry the typed values, so a rejected form comes back with everything still in it.
+"""
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, SearchField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from grants.models import COMMUNITY_TYPES
+from grants.regions import STATES
+from grants.services.awards import GRANT_STATUS_LABELS
+
+
+class Needed:
+    """Marks a field required on the page (the asterisk, the browser's check); the service
+    checks it and says what is missing."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field) -> None:
+        pass
+
+
+def optional_id(value) -> int | None:
+    """A select's chosen id; None for its "- Select -" (or "Unassigned") option."""
+    return None if value in ("", None) else int(value)
+
+
+STATE_CHOICES = [("", "- Select -")] + [(s, s) for s in STATES]
+COMMUNITY_TYPE_CHOICES = [("", "- Select -")] + [(t, t.capitalize()) for t in COMMUNITY_TYPES]
+
+
+class _Filters(FlaskForm):
+    class Meta:
+        csrf = False
+
+
+class OrganizationFilterForm(_Filters):
+    q = SearchField("Name, EIN, UEI or city", validators=[Optional(), Length(max=200)])
+
+
+class CommunityFilterForm(_Filters):
+    q = SearchField("Community name", validators=[Optional(), Length(max=200)])
+    state = SelectField("State", choices=[("", "All states")] + [(s, s) for s in STATES], default="")
+
+
+class GrantFilterForm(_Filters):
+    q = SearchField("Award number, title or organization", validators=[Optional(), Length(max=200)])
+    program = SelectField("Program", choices=[("", "All programs")], default="")
+    status = SelectField("Status", choices=[("", "Any status")] + list(GRANT_STATUS_LABELS.items()), default="")
+
+
+class _Versioned(FlaskForm):
+    lock_version = HiddenField()
+
+
+class OrganizationForm(_Versioned):
+    legal_name = StringField("Legal name", validators=[Needed(), Length(max=200)],
+                             render_kw={"autocomplete": "organization"})
+    ein = StringField("EIN", description="Employer Identification Number, like 12-3456789.",
+                      validators=[Needed(), Length(max=20)])
+    uei = StringField("Unique Entity ID (UEI)", description="12 characters, from SAM.gov.",
+                      validators=[Needed(), Length(max=20)])
+    address = StringField("Street address", validators=[Optional(), Length(max=300)],
+                          render_kw={"autocomplete": "address-line1"})
+    city = StringField("City", validators=[Optional(), Length(max=100)], render_kw={"autocomplete": "address-level2"})
+    state = SelectField("State", choices=STATE_CHOICES, default="", validate_choice=False, validators=[Needed()])
+    zip_code = StringField("ZIP code", validators=[Optional(), Length(max=10)],
+                           render_kw={"autocomplete": "postal-code", "inputmode": "numeric"})
+
+
+class CommunityForm(_Versioned):
+    name = StringField("Name", description='As it is usually written, like "Franklin County, OH" or "Navajo Nation".',
+                       validators=[Needed(), Length(max=200)])
+    state = SelectField("State", choices=STATE_CHOICES, default="", validate_choice=False, validators=[Needed()],
+                        description="The HHS region follows from the state.")
+    community_type = SelectField("Type", choices=COMMUNITY_TYPE_CHOICES, default="", validate_choice=False,
+                                 validators=[Needed()])
+
+
+class GrantForm(_Versioned):
+    award_number = StringField("Award number", description="As on the Notice of Award, like 90ZV0101-01-00.",
+                               validators=[Needed(), Length(max=20)])
+    program_id = SelectField("Program", coerce=optional_id, choices=[("", "- Select -")], default=None, validate_choice=False,
+                             validators=[Needed()])
+    organization_id = SelectField("Grantee organization", coerce=optional_id, choices=[("", "- Select -")], default=None,
+                                  validate_choice=False, validators=[Needed()])
+    community_id = SelectField("Community served", coerce=optional_id, choices=[("", "- Select -")], default=None,
+                               validate_choice=False, validators=[Needed()])
+    officer_id = SelectField("Program officer", coerce=optional_id, choices=[("", "Unassigned")], default=None,
+                             validate_choice=False, description="Reviews the grant's reports and decides its extensions.")
+    title = StringField("Project title", validators=[Optional(), Length(max=300)])
+    start_date = DateField("Period of performance starts", validators=[Optional(), Needed()])
+    end_date = DateField("Period of performance ends", validators=[Optional(), Needed()],
+                         description="Moving it moves the final report (due 120 days after this date).")
+    award_amount = StringField("Award amount (dollars)", validators=[Needed(), Length(max=30)],
+                               render_kw={"inputmode": "decimal"})
+    status = SelectField("Status", choices=list(GRANT_STATUS_LABELS.items()), default="active", validate_choice=False,
+                         description="Reports open only for active grants.")
+
+    def values(self) -> dict:
+        """The typed values for the service ("- Select -" and "Unassigned" are None)."""
+        return {name: field.data for name, field in self._fields.items() if name not in ("csrf_token", "lock_version")}
+
+
+class OfficerProgramsForm(FlaskForm):
+    programs = SelectMultipleField("Programs", coerce=int, choices=[], validate_choice=False,
+                                   option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False),
+                                   description="The officer sees every grant of these programs, and reviews the "
+                                               "grants assigned to them.")
