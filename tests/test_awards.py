@@ -11,7 +11,7 @@ from markupsafe import escape
 from sqlalchemy import select
 
 from grants.extensions import db
-from grants.models import AuditEvent, Community, Grant, Organization, ProgramOfficer, Report
+from grants.models import AuditEvent, Community, Grant, Organization, ProgramOfficer, Report, User
 from tests.factories import CommunityFactory, OrganizationFactory, UserFactory, program
 from tests.test_review import client_for, world_in_may
 
@@ -237,3 +237,15 @@ def test_lists_search_and_escape_what_admins_typed(app, world, admin):
     assert world.grant.award_number in client.get("/admin/grants?program=YCCR&status=active").get_data(as_text=True)
     assert world.grant.award_number not in client.get("/admin/grants?status=closed").get_data(as_text=True)
     assert world.grant.community.name in client.get("/admin/communities?state=OH").get_data(as_text=True)
+
+
+def test_a_new_program_officer_s_account_page_leads_to_choosing_their_programs(app, world, admin):
+    response = client_for(app, admin).post("/admin/users/new", data={
+        "email": "new.officer@example.test", "name": "New Officer", "role": "program_officer",
+        "organization_id": "0", "title": "", "phone": ""})
+    officer = db.session.scalar(select(User).where(User.email == "new.officer@example.test"))
+    assert f'href="/admin/users/{officer.id}/programs"' in response.get_data(as_text=True)
+    grantee = client_for(app, admin).post("/admin/users/new", data={
+        "email": "new.editor@example.test", "name": "New Editor", "role": "grantee_editor",
+        "organization_id": str(world.certifier.organization_id), "title": "", "phone": ""})
+    assert "/programs" not in grantee.get_data(as_text=True)
