@@ -4,7 +4,7 @@ The rules (formats, uniqueness, what stays fixed) are checked by grants.services
 forms only carry the typed values, so a rejected form comes back with everything still in it.
 """
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SearchField, SelectField, SelectMultipleField, StringField
+from wtforms import DateField, HiddenField, SearchField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -110,3 +110,39 @@ class OfficerProgramsForm(FlaskForm):
                                    option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False),
                                    description="The officer sees every grant of these programs, and reviews the "
                                                "grants assigned to them.")
+
+
+def _measure_choices_field(label: str = "Measures") -> SelectMultipleField:
+    return SelectMultipleField(label, choices=[], validate_choice=False, option_widget=CheckboxInput(),
+                               widget=ListWidget(prefix_label=False))
+
+
+class ProgramForm(_Versioned):
+    """A new program (code, names and its first measures) or an existing one's names."""
+
+    code = StringField("Program code", description="Capital letters and digits, like YCCR. It never changes.",
+                       validators=[Needed(), Length(max=20)])
+    name = StringField("Name", validators=[Needed(), Length(max=200)])
+    funding_office = StringField("Funding office", validators=[Needed(), Length(max=200)],
+                                 default="Office on Trafficking in Persons")
+    measures = _measure_choices_field()
+    effective_from = DateField("The measures take effect on", validators=[Optional(), Needed()],
+                               description="Reports opened from this date on collect these measures.")
+
+
+class MeasureSetForm(FlaskForm):
+    PREFIX = "set"
+    measures = _measure_choices_field("Measures of the new version")
+    effective_from = DateField("Takes effect on", validators=[Optional(), Needed()],
+                               description="Reports opened from this date on collect these measures; reports "
+                                           "already opened keep theirs.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix=self.PREFIX, **kwargs)
+
+
+class MeasureForm(_Versioned):
+    name = StringField("Name", validators=[Needed(), Length(max=200)],
+                       description="Reworded names show wherever the measure is named, past reports included.")
+    help_text = TextAreaField("Help text", validators=[Optional(), Length(max=2000)],
+                              description="Shown under the measure on the report form.")

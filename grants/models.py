@@ -180,6 +180,9 @@ class Program(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     funding_office: Mapped[str] = mapped_column(String(200))
     reporting_frequency: Mapped[str] = mapped_column(String(20), default="semiannual")
+    lock_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": lock_version}
 
     measure_sets: Mapped[list[MeasureSet]] = relationship(back_populates="program", order_by="MeasureSet.version")
 
@@ -206,6 +209,9 @@ class MeasureDefinition(db.Model):
     per_category: Mapped[str | None] = mapped_column(String(30))
     point_in_time: Mapped[bool] = mapped_column(Boolean, default=False)
     people_count: Mapped[bool] = mapped_column(Boolean, default=False)
+    lock_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": lock_version}
 
 
 class MeasureSet(db.Model):

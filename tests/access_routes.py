@@ -99,6 +99,12 @@ MATRIX: dict[str, tuple[str, str, dict]] = {
     "awards.community_create": ("GET", "/admin/communities/new", ADMIN),
     "awards.community_edit": ("GET", "/admin/communities/{community}", ADMIN),
     "awards.officer_programs": ("GET", "/admin/users/{officer_user}/programs", ADMIN),
+    "programs.program_list": ("GET", "/admin/programs", ADMIN),
+    "programs.program_create": ("GET", "/admin/programs/new", ADMIN),
+    "programs.program_edit": ("GET", "/admin/programs/{program}", ADMIN),
+    "programs.measure_set_create": ("POST", "/admin/programs/{program}/measure-sets", ADMIN),
+    "programs.measure_list": ("GET", "/admin/measures", ADMIN),
+    "programs.measure_edit": ("GET", "/admin/measures/{measure}", ADMIN),
     "jobs.job_list": ("GET", "/admin/jobs", ADMIN),
     "jobs.job_run": ("POST", "/admin/jobs/open-periods/run", ADMIN),
     # The JSON API, with bearer tokens.

@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, make_url, text
 from config import TestConfig
 from grants import create_app
 from grants.extensions import db
+from tests.factories import UserFactory
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 IS_PG = PG_URL.startswith("postgresql")
@@ -151,3 +152,11 @@ def signed_in(demo):
         return login(demo.test_client(), email)
 
     return make
+
+
+@pytest.fixture
+def admin(world):
+    """An administrator, made after the test module's `world` (whichever that module defines)."""
+    user = UserFactory(role="admin", name="Ada Admin")
+    db.session.commit()
+    return user

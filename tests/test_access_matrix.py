@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from grants.extensions import db
-from grants.models import ExtensionRequest, Grant, Report, User, UserMessage
+from grants.models import ExtensionRequest, Grant, MeasureDefinition, Report, User, UserMessage
 from grants.services import api_tokens
 from grants.services.calendar_feed import create_feed_token
 from tests.access_routes import ACTORS, API_BODIES, EMAILS, MATRIX, OK
@@ -46,6 +46,7 @@ def world(demo):
            "community": by_status["submitted"].grant.community_id, "extension": extension.id,
            "message": message.id, "token": token.id, "organization": certifier.organization_id,
            "officer_user": user("officer-b@demo.test").id,
+           "program": by_status["submitted"].grant.program_id, "measure": db.session.scalar(select(MeasureDefinition.id)),
            # Admin actions target a user who is not one of the actors (deactivating one would end its session).
            "user": db.session.scalar(select(User.id).where(User.email.like("staff@%")).order_by(User.id))}
     clients, bearer = {"anon": demo.test_client()}, {"anon": None}

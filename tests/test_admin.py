@@ -9,17 +9,11 @@ from sqlalchemy import select
 from grants.extensions import db
 from grants.models import User, UserSession
 from tests.conftest import login
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD
 from tests.test_review import client_for, world_in_may
 
 world_fixture = pytest.fixture(name="world")(world_in_may)
 
-
-@pytest.fixture
-def admin(world):
-    user = UserFactory(role="admin", name="Ada Admin")
-    db.session.commit()
-    return user
 
 
 def test_user_list_shows_role_organization_active_flag_and_last_sign_in(app, world, admin):

@@ -18,6 +18,7 @@ BLUEPRINTS = (
     "grants.blueprints.extensions",
     "grants.blueprints.calendar",
     "grants.blueprints.awards",
+    "grants.blueprints.programs",
     "grants.blueprints.admin",
     "grants.blueprints.jobs",
     "grants.blueprints.rollups",

@@ -5,10 +5,6 @@ views read forms, call a service, commit once and say what happened.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date
-from decimal import Decimal
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from forms import add_service_errors
@@ -22,9 +18,9 @@ from forms.awards import (
     OrganizationForm,
 )
 from grants import web
-from grants.errors import StaleEdit, ValidationFailed
+from grants.blueprints.editing import args_without_page, edit_page, paged
+from grants.errors import ValidationFailed
 from grants.extensions import db
-from grants.formatting import fmt_date, fmt_number
 from grants.security import roles_required
 from grants.services import awards, users
 
@@ -39,66 +35,6 @@ def register(app) -> None:
     web.register_nav("Communities", "awards.community_list", ADMIN)
 
 
-def _page(query):
-    return db.paginate(query, page=request.args.get("page", 1, type=int), per_page=awards.PER_PAGE, error_out=False)
-
-
-def _args_without_page() -> dict:
-    return {k: v for k, v in request.args.items() if v and k != "page"}
-
-
-def _shown(field, value) -> str:
-    """A field's value as the page shows it (a choice's label, a date, an amount)."""
-    if value in (None, ""):
-        return "(blank)"
-    choices = getattr(field, "choices", None)
-    if choices:
-        return next((str(label) for key, label in choices if key == value), str(value))
-    if isinstance(value, date):
-        return fmt_date(value)
-    if isinstance(value, Decimal):
-        return fmt_number(value, "currency")
-    return str(value)
-
-
-def _differences(form, saved) -> list[tuple[str, str, str]]:
-    """(label, what you typed, what is saved) of each field whose typed value differs from the saved one."""
-    out = []
-    for name, field in form._fields.items():
-        if name in ("csrf_token", "lock_version") or not hasattr(saved, name):
-            continue
-        typed, current = field.data, getattr(saved, name)
-        if name == "award_amount":
-            typed = awards.parse_amount(typed)
-        if (typed or None) != (current or None):
-            out.append((field.label.text, _shown(field, field.data), _shown(field, current)))
-    return out
-
-
-def _save(form, obj, save: Callable):
-    """POST handling shared by every edit page: (result, status, stale). The form's own parse
-    errors (a date that is not a date) and the service's rule errors are shown together; nothing
-    is saved unless both are clean."""
-    form.validate()  # the CSRF token was checked before the view (CSRFProtect)
-    parse_errors = {name for name, field in form._fields.items() if field.errors}
-    try:
-        result = save()
-    except ValidationFailed as exc:
-        db.session.rollback()
-        add_service_errors(form, {k: v for k, v in exc.errors.items() if k not in parse_errors})
-        return None, 400, None
-    except StaleEdit as exc:
-        db.session.rollback()
-        current = db.session.get(type(obj), obj.id)
-        form.lock_version.data = current.lock_version  # saving again now is a deliberate choice
-        return None, 409, {"message": exc.message, "conflicts": _differences(form, current)}
-    if parse_errors:
-        db.session.rollback()
-        return None, 400, None
-    db.session.commit()
-    return result, 200, None
-
-
 # --- grants -------------------------------------------------------------------------------------
 
 @bp.route("/grants")
@@ -107,8 +43,8 @@ def grant_list():
     form = GrantFilterForm(request.args)
     form.program.choices = [("", "All programs")] + [(code, code) for code in awards.program_codes()]
     form.validate()
-    page = _page(awards.grant_query(form.q.data or "", form.program.data or "", form.status.data or ""))
-    return render_template("awards/grants.html", form=form, page=page, args=_args_without_page(),
+    page = paged(awards.grant_query(form.q.data or "", form.program.data or "", form.status.data or ""))
+    return render_template("awards/grants.html", form=form, page=page, args=args_without_page(),
                            status_labels=awards.GRANT_STATUS_LABELS)
 
 
@@ -143,19 +79,6 @@ def _saved_message(saved: awards.GrantSaved, created: bool) -> str:
     return " ".join(parts)
 
 
-def _edit_page(obj, form, save: Callable, render: Callable, saved: Callable):
-    """The GET and POST of every create and edit page: `save(lock)` calls the service,
-    `render(form, status, stale)` draws the page, `saved(result)` gives (message, where to go next)."""
-    if request.method == "GET":
-        return render(form, 200, None)
-    result, status, stale = _save(form, obj, lambda: save(form.lock_version.data))
-    if result is None:
-        return render(form, status, stale)
-    message, target = saved(result)
-    flash(message, "success")
-    return redirect(target)
-
-
 def _grant(grant):
     form = _grant_form(grant)
 
@@ -164,7 +87,7 @@ def _grant(grant):
         return render_template("awards/grant_edit.html", grant=grant, form=form, reports=reports, stale=stale,
                                fixed=awards.has_reports(grant), status_labels=awards.GRANT_STATUS_LABELS), status
 
-    return _edit_page(grant, form, lambda lock: awards.save_grant(grant, form.values(), lock), render, lambda saved: (
+    return edit_page(grant, form, lambda lock: awards.save_grant(grant, form.values(), lock), render, lambda saved: (
         _saved_message(saved, created=grant is None), url_for("awards.grant_edit", grant_id=saved.grant.id)))
 
 
@@ -187,8 +110,8 @@ def grant_edit(grant_id: int):
 def organization_list():
     form = OrganizationFilterForm(request.args)
     form.validate()
-    page = _page(awards.organization_query(form.q.data or ""))
-    return render_template("awards/organizations.html", form=form, page=page, args=_args_without_page())
+    page = paged(awards.organization_query(form.q.data or ""))
+    return render_template("awards/organizations.html", form=form, page=page, args=args_without_page())
 
 
 def _organization(organization):
@@ -203,7 +126,7 @@ def _organization(organization):
                    f"{org.legal_name} created. You can now add its grants and its staff's accounts.")
         return message, url_for("awards.organization_edit", organization_id=org.id)
 
-    return _edit_page(organization, form, lambda lock: awards.save_organization(organization, form.data, lock),
+    return edit_page(organization, form, lambda lock: awards.save_organization(organization, form.data, lock),
                       render, saved)
 
 
@@ -226,8 +149,8 @@ def organization_edit(organization_id: int):
 def community_list():
     form = CommunityFilterForm(request.args)
     form.validate()
-    page = _page(awards.community_query(form.q.data or "", form.state.data or ""))
-    return render_template("awards/communities.html", form=form, page=page, args=_args_without_page())
+    page = paged(awards.community_query(form.q.data or "", form.state.data or ""))
+    return render_template("awards/communities.html", form=form, page=page, args=args_without_page())
 
 
 def _community(community):
@@ -241,7 +164,7 @@ def _community(community):
         return (f"{place.name} ({place.state}, HHS region {place.hhs_region}) {done}.",
                 url_for("awards.community_list", q=place.name))
 
-    return _edit_page(community, form, lambda lock: awards.save_community(community, form.data, lock), render, saved)
+    return edit_page(community, form, lambda lock: awards.save_community(community, form.data, lock), render, saved)
 
 
 @bp.route("/communities/new", methods=["GET", "POST"])

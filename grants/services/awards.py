@@ -48,7 +48,8 @@ def _contains(column, text: str):
     return func.lower(column).contains(text.strip().lower(), autoescape=True)
 
 
-def _check_lock(obj, expected: int | str | None, what: str) -> None:
+def check_lock(obj, expected: int | str | None, what: str) -> None:
+    """Refuse an edit made on a page read at another version of `obj` (its lock_version)."""
     if expected not in (None, "") and int(expected) != obj.lock_version:
         raise StaleEdit(f"This {what} was changed by someone else after you opened it, so your changes were not "
                         "saved. The saved values are listed below; check them, then save again.", current=obj)
@@ -93,7 +94,8 @@ def organization_query(q: str = "") -> Select:
     return query
 
 
-def _get(model, object_id: int, what: str):
+def get_or_404(model, object_id: int, what: str):
+    """The row, or NotFound naming what was looked for."""
     found = db.session.get(model, object_id)
     if found is None:
         raise NotFound(f"We could not find that {what}.")
@@ -101,13 +103,13 @@ def _get(model, object_id: int, what: str):
 
 
 def get_organization(organization_id: int) -> Organization:
-    return _get(Organization, organization_id, "organization")
+    return get_or_404(Organization, organization_id, "organization")
 
 
 def save_organization(organization: Organization | None, data: Mapping, expected_lock=None) -> Organization:
     """Create (organization None) or update an organization from `data` (the form's fields)."""
     if organization is not None:
-        _check_lock(organization, expected_lock, "organization")
+        check_lock(organization, expected_lock, "organization")
     own_id = organization.id if organization else None
     errors: dict[str, list[str]] = {}
     legal_name = _text(data, "legal_name", "the organization's legal name", errors)
@@ -150,13 +152,13 @@ def community_query(q: str = "", state: str = "") -> Select:
 
 
 def get_community(community_id: int) -> Community:
-    return _get(Community, community_id, "community")
+    return get_or_404(Community, community_id, "community")
 
 
 def save_community(community: Community | None, data: Mapping, expected_lock=None) -> Community:
     """Create or update a community; its HHS region follows from its state, never typed."""
     if community is not None:
-        _check_lock(community, expected_lock, "community")
+        check_lock(community, expected_lock, "community")
     errors: dict[str, list[str]] = {}
     name = _text(data, "name", "the community's name", errors)
     state = _state(data, errors)
@@ -203,7 +205,7 @@ def grant_query(q: str = "", program: str = "", status: str = "") -> Select:
 
 
 def get_grant(grant_id: int) -> Grant:
-    return _get(Grant, grant_id, "grant")
+    return get_or_404(Grant, grant_id, "grant")
 
 
 def has_reports(grant: Grant | None) -> bool:
@@ -284,7 +286,7 @@ def save_grant(grant: Grant | None, data: Mapping, expected_lock=None, today: da
     """Create (grant None) or update a grant from `data` (the form's fields), then bring its
     reports in line with its period of performance."""
     if grant is not None:
-        _check_lock(grant, expected_lock, "grant")
+        check_lock(grant, expected_lock, "grant")
     fixed = has_reports(grant)
     errors: dict[str, list[str]] = {}
     values: dict[str, object] = {}

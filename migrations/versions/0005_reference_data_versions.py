@@ -1,5 +1,5 @@
-"""organization, community, grant_award: a lock_version column, so an admin's edit made on an
-out-of-date page is refused instead of overwriting someone else's
+"""organization, community, grant_award, program, measure_definition: a lock_version column, so an
+admin's edit made on an out-of-date page is refused instead of overwriting someone else's
 
 Revision ID: 0005
 Revises: 0004
@@ -14,7 +14,7 @@ down_revision = '0004'
 branch_labels = None
 depends_on = None
 
-TABLES = ('organization', 'community', 'grant_award')
+TABLES = ('organization', 'community', 'grant_award', 'program', 'measure_definition')
 
 
 def upgrade():

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from grants.extensions import db
-from grants.models import ExtensionRequest, Grant, NotificationLedger, Report, User
+from grants.models import ExtensionRequest, Grant, MeasureDefinition, NotificationLedger, Report, User
 from tests.access_routes import EMAILS, MATRIX, OK
 from tests.e2e.conftest import axe_check, screenshot, sign_in
 
@@ -51,7 +51,8 @@ def _ids(app) -> dict:
         ids = {"report": by_status["submitted"].id, "draft": draft.id, "accepted": by_status["accepted"].id,
                "grant": by_status["submitted"].grant_id, "community": by_status["submitted"].grant.community_id,
                "extension": extension.id, "reminded": reminded, "organization": certifier.organization_id,
-               "officer_user": officer.id}
+               "officer_user": officer.id, "program": by_status["submitted"].grant.program_id,
+               "measure": db.session.scalar(select(MeasureDefinition.id))}
         assert all(value is not None for value in ids.values()), ids
         db.session.remove()
     return ids
