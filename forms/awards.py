@@ -4,6 +4,7 @@ The rules (formats, uniqueness, what stays fixed) are checked by grants.services
 forms only carry the typed values, so a rejected form comes back with everything still in it.
 """
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, HiddenField, SearchField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -146,3 +147,8 @@ class MeasureForm(_Versioned):
                        description="Reworded names show wherever the measure is named, past reports included.")
     help_text = TextAreaField("Help text", validators=[Optional(), Length(max=2000)],
                               description="Shown under the measure on the report form.")
+
+
+class GrantImportForm(FlaskForm):
+    workbook = FileField("Workbook of grants (.xlsx)", validators=[FileRequired("Choose the workbook of grants.")],
+                         description="The template's Grants sheet, one grant a row, saved as an Excel Workbook (.xlsx).")

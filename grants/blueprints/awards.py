@@ -5,7 +5,9 @@ views read forms, call a service, commit once and say what happened.
 """
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import io
+
+from flask import Blueprint, flash, redirect, render_template, request, send_file, session, url_for
 
 from forms import add_service_errors
 from forms.awards import (
@@ -13,16 +15,18 @@ from forms.awards import (
     CommunityForm,
     GrantFilterForm,
     GrantForm,
+    GrantImportForm,
     OfficerProgramsForm,
     OrganizationFilterForm,
     OrganizationForm,
 )
+from forms.upload import ConfirmUploadForm
 from grants import web
 from grants.blueprints.editing import args_without_page, edit_page, paged
 from grants.errors import ValidationFailed
 from grants.extensions import db
 from grants.security import roles_required
-from grants.services import awards, users
+from grants.services import award_import, awards, upload, users
 
 bp = Blueprint("awards", __name__, url_prefix="/admin")
 ADMIN = ("admin",)
@@ -101,6 +105,73 @@ def grant_create():
 @roles_required(*ADMIN)
 def grant_edit(grant_id: int):
     return _grant(awards.get_grant(grant_id))
+
+
+# --- many grants at once -----------------------------------------------------------------------
+
+IMPORT_KEY = "pending_grant_import"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _forget_import() -> None:
+    upload.discard_pending(session.pop(IMPORT_KEY, None))
+
+
+def _import_page(form, error=None, status=200):
+    return render_template("awards/import.html", form=form, error=error, columns=award_import.COLUMNS,
+                           max_rows=award_import.MAX_ROWS), status
+
+
+@bp.route("/grants/import/template.xlsx")
+@roles_required(*ADMIN)
+def grant_import_template():
+    stream = io.BytesIO()
+    award_import.write_template(stream)
+    stream.seek(0)
+    return send_file(stream, mimetype=XLSX, as_attachment=True, download_name="grants-to-add.xlsx", max_age=0)
+
+
+@bp.route("/grants/import", methods=["GET", "POST"])
+@roles_required(*ADMIN)
+def grant_import():
+    form = GrantImportForm()
+    if not form.validate_on_submit():
+        return _import_page(form, status=400 if form.is_submitted() else 200)
+    file = form.workbook.data
+    data = file.read(upload.MAX_UNCOMPRESSED)
+    try:
+        run = award_import.preview(data, file.filename or "")
+    except (upload.UploadRejected, award_import.ImportRejected) as exc:
+        return _import_page(form, exc.message, 400)
+    _forget_import()
+    token = upload.store_pending(data) if not run.failed else None
+    if token:
+        session[IMPORT_KEY] = token
+    return render_template("awards/import_preview.html", run=run, form=ConfirmUploadForm(token=token or "")), (
+        400 if run.failed else 200)
+
+
+@bp.route("/grants/import/confirm", methods=["POST"])
+@roles_required(*ADMIN)
+def grant_import_confirm():
+    form = ConfirmUploadForm()
+    token = session.get(IMPORT_KEY)
+    if not form.validate_on_submit() or not token or form.token.data != token:
+        flash("This upload has expired. Upload the workbook again.", "error")
+        return redirect(url_for("awards.grant_import"))
+    try:
+        run = award_import.apply(upload.load_pending(token))
+    except (upload.UploadRejected, award_import.ImportRejected) as exc:
+        db.session.rollback()
+        _forget_import()
+        flash(exc.message, "error")
+        return redirect(url_for("awards.grant_import"))
+    db.session.commit()
+    _forget_import()
+    added = len(run.rows)
+    flash(f"{added} grant{'s' if added != 1 else ''} added; {run.opened} report{'s' if run.opened != 1 else ''} "
+          "opened for started periods.", "success")
+    return redirect(url_for("awards.grant_list"))
 
 
 # --- organizations ------------------------------------------------------------------------------

@@ -123,7 +123,7 @@ def check_container(data: bytes, filename: str = "") -> None:
         raise UploadRejected(NOT_XLSX)
 
 
-def _text(value, value_type: str = "") -> str:
+def cell_text(value, value_type: str = "") -> str:
     """A cell value as the text a person would have typed (money with its cents)."""
     if value is None:
         return ""
@@ -140,8 +140,10 @@ def _text(value, value_type: str = "") -> str:
     return f"{number:f}" if number != number.to_integral_value() else str(int(number))
 
 
-def read_sheets(data: bytes) -> dict[str, dict[tuple[int, int], object]]:
-    """Every non-empty value of every sheet by (row, col), zero-based, within the cell limits."""
+def read_sheets(data: bytes, *, max_rows: int = MAX_ROWS, what: str = "the report's workbook",
+                ) -> dict[str, dict[tuple[int, int], object]]:
+    """Every non-empty value of every sheet by (row, col), zero-based, within the cell limits
+    (`what` names what the workbook should be, in the refusals)."""
     from openpyxl import load_workbook
 
     try:
@@ -150,7 +152,7 @@ def read_sheets(data: bytes) -> dict[str, dict[tuple[int, int], object]]:
         raise UploadRejected("This workbook could not be read. It may be damaged; download a new one.") from None
     try:
         if len(wb.sheetnames) > MAX_SHEETS:
-            raise UploadRejected("This workbook has too many sheets to be the report's workbook.")
+            raise UploadRejected(f"This workbook has too many sheets to be {what}.")
         sheets: dict[str, dict[tuple[int, int], object]] = {}
         cells = 0
         for ws in wb.worksheets:
@@ -164,12 +166,12 @@ def read_sheets(data: bytes) -> dict[str, dict[tuple[int, int], object]]:
                     for c, value in enumerate(row):
                         if value is None or value == "":
                             continue
-                        if r >= MAX_ROWS or c >= MAX_COLS:
-                            raise UploadRejected(f"Sheet '{ws.title}' has values beyond row {MAX_ROWS:,} or column "
-                                                 f"{MAX_COLS}: this is not the report's workbook.")
+                        if r >= max_rows or c >= MAX_COLS:
+                            raise UploadRejected(f"Sheet '{ws.title}' has values beyond row {max_rows:,} or column "
+                                                 f"{MAX_COLS}: this is not {what}.")
                         cells += 1
                         if cells > MAX_CELLS:
-                            raise UploadRejected("This workbook has too many filled cells to be the report's workbook.")
+                            raise UploadRejected(f"This workbook has too many filled cells to be {what}.")
                         values[(r, c)] = value
             except UploadRejected:
                 raise
@@ -195,7 +197,7 @@ def _verify_identity(report: Report, sheets: dict) -> None:
     if meta is None:
         raise UploadRejected("This is not a workbook downloaded for a report here (its report identifiers are "
                              "missing). Download the report's workbook and enter your values in it.")
-    fields_ = {_text(meta.get((r, 0))): _text(meta.get((r, 1))) for r in range(8)}
+    fields_ = {cell_text(meta.get((r, 0))): cell_text(meta.get((r, 1))) for r in range(8)}
     try:
         report_id, version_number, organization_id = (int(fields_[k]) for k in ("report_id", "version", "organization_id"))
     except (KeyError, ValueError):
@@ -237,7 +239,7 @@ def parse_upload(report: Report, user: User, data: bytes, filename: str = "") ->
     if missing:
         raise UploadRejected(f"The sheet '{missing[0]}' is missing from this workbook. Download a new workbook.")
     types = {cell.key: spec.value_type for spec in specs for cell in spec.cells}
-    raw = {key: _text(sheets[place.sheet].get((place.row, place.col)), types[key]) for key, place in plan.cells.items()}
+    raw = {key: cell_text(sheets[place.sheet].get((place.row, place.col)), types[key]) for key, place in plan.cells.items()}
     narratives = {name: _text_block(sheets.get(place.sheet, {}).get((place.row, place.col)))
                   for name, place in plan.narratives.items()}
     number, version = _current(report)
