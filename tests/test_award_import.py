@@ -88,6 +88,8 @@ def test_the_preview_saves_nothing_and_confirming_adds_every_grant(app, world, a
     assert (second.start_date, second.end_date, second.award_amount, second.status, second.officer_id) == (
         date(2026, 10, 1), date(2029, 9, 30), 1_200_000, "active", None)
     assert db.session.scalar(select(func.count(Report.id)).where(Report.grant_id == first.id)) == 2
+    notices = client_for(app, world.officer).get("/notifications").get_data(as_text=True)
+    assert "1 grant assigned to you" in notices and "You are now the program officer of 90ZV0801-01-00" in notices
     # The file is gone: confirming twice adds nothing more.
     again = client.post("/admin/grants/import/confirm", data={"token": token})
     assert "This upload has expired" in client.get(again.location).get_data(as_text=True)

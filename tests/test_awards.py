@@ -8,10 +8,10 @@ from datetime import date
 
 import pytest
 from markupsafe import escape
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from grants.extensions import db
-from grants.models import AuditEvent, Community, Grant, Organization, ProgramOfficer, Report, User
+from grants.models import AuditEvent, Community, Grant, Organization, ProgramOfficer, Report, User, UserMessage
 from tests.factories import CommunityFactory, OrganizationFactory, program
 from tests.test_review import client_for, world_in_may
 
@@ -243,3 +243,25 @@ def test_a_new_program_officer_s_account_page_leads_to_choosing_their_programs(a
         "email": "new.editor@example.test", "name": "New Editor", "role": "grantee_editor",
         "organization_id": str(world.certifier.organization_id), "title": "", "phone": ""})
     assert "Choose New Editor" not in grantee.get_data(as_text=True)
+
+
+def test_the_new_and_the_previous_officer_hear_of_a_reassignment(app, world, admin):
+    client = client_for(app, admin)
+    html = client.get(f"/admin/grants/{world.grant.id}").get_data(as_text=True)
+    assert client.post(f"/admin/grants/{world.grant.id}", data={
+        "lock_version": _lock(html), "community_id": str(world.grant.community_id),
+        "officer_id": str(world.program_colleague.id), "end_date": world.grant.end_date.isoformat(),
+        "award_amount": "600000", "status": "active"}).status_code == 302
+    new = client_for(app, world.program_colleague).get("/notifications").get_data(as_text=True)
+    assert f"Assigned to you: {world.grant.award_number}" in new
+    old = client_for(app, world.officer).get("/notifications").get_data(as_text=True)
+    assert f"No longer assigned to you: {world.grant.award_number}" in old
+    assert f"is now {world.program_colleague.name}&#39;s." in old
+    # Saving again without a change of officer tells no one anything new.
+    before = db.session.scalar(select(func.count(UserMessage.id)))
+    html = client.get(f"/admin/grants/{world.grant.id}").get_data(as_text=True)
+    client.post(f"/admin/grants/{world.grant.id}", data={
+        "lock_version": _lock(html), "community_id": str(world.grant.community_id), "title": "Retitled",
+        "officer_id": str(world.program_colleague.id), "end_date": world.grant.end_date.isoformat(),
+        "award_amount": "600000", "status": "active"})
+    assert db.session.scalar(select(func.count(UserMessage.id))) == before

@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 
 from grants.errors import DomainError, ValidationFailed
 from grants.extensions import db
-from grants.models import GRANT_STATUSES, Community, Organization, Program, User
-from grants.services import awards, upload
+from grants.models import GRANT_STATUSES, Community, Grant, Organization, Program, User
+from grants.services import awards, notifications, upload
 from reporting.workbooks.writer import Book
 
 MAX_ROWS = 1_000
@@ -187,7 +187,7 @@ def _run(data: bytes, filename: str, today: date | None) -> ImportRun:
         row = ImportRow(number, str(resolved["award_number"]))
         savepoint = db.session.begin_nested()
         try:
-            saved = awards.save_grant(None, resolved, today=today)
+            saved = awards.save_grant(None, resolved, today=today, notify=False)
         except ValidationFailed as exc:
             savepoint.rollback()
             for key, messages in exc.errors.items():
@@ -201,7 +201,7 @@ def _run(data: bytes, filename: str, today: date | None) -> ImportRun:
                 row.errors = errors
             else:
                 savepoint.commit()
-                row.opened = saved.opened
+                row.award_number, row.opened = saved.grant.award_number, saved.opened
         rows.append(row)
     return ImportRun(rows)
 
@@ -222,5 +222,10 @@ def apply(data: bytes, today: date | None = None) -> ImportRun:
         db.session.rollback()
         raise ImportRejected(f"{len(run.failed)} row{'s have' if len(run.failed) != 1 else ' has'} errors, so no grant "
                              "was added. Fix the workbook and upload it again.")
+    assigned: dict[int, list[str]] = {}
+    for officer_id, award_number in db.session.execute(select(Grant.officer_id, Grant.award_number).where(
+            Grant.award_number.in_([row.award_number for row in run.rows]), Grant.officer_id.is_not(None))):
+        assigned.setdefault(officer_id, []).append(award_number)
+    notifications.notify_imported(assigned)
     return run
 

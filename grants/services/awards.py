@@ -24,11 +24,13 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from grants import audit
 from grants.errors import NotFound, StaleEdit, ValidationFailed
 from grants.extensions import db
 from grants.models import COMMUNITY_TYPES, GRANT_STATUSES, Community, Grant, Organization, Program, Report, User
 from grants.periods import eastern_today
 from grants.regions import STATES, hhs_region
+from grants.services import notifications
 from grants.services.open_periods import open_reporting_periods
 from grants.validation import clean_text
 
@@ -282,9 +284,11 @@ class GrantSaved:
     outside_performance: int  # unsubmitted reports of periods after the end date, left for the officer to excuse
 
 
-def save_grant(grant: Grant | None, data: Mapping, expected_lock=None, today: date | None = None) -> GrantSaved:
+def save_grant(grant: Grant | None, data: Mapping, expected_lock=None, today: date | None = None,
+               notify: bool = True) -> GrantSaved:
     """Create (grant None) or update a grant from `data` (the form's fields), then bring its
-    reports in line with its period of performance."""
+    reports in line with its period of performance. A change of officer is told to both officers
+    (`notify`; an import tells each officer once, of all their grants)."""
     if grant is not None:
         check_lock(grant, expected_lock, "grant")
     fixed = has_reports(grant)
@@ -319,6 +323,7 @@ def save_grant(grant: Grant | None, data: Mapping, expected_lock=None, today: da
         errors["status"] = ["Choose the grant's status."]
     if errors:
         raise ValidationFailed("The grant was not saved. Fix the problems listed.", errors)
+    previous_officer_id = grant.officer_id if grant else None
     grant = grant or Grant()
     for key, value in values.items():
         setattr(grant, key, value)
@@ -326,5 +331,8 @@ def save_grant(grant: Grant | None, data: Mapping, expected_lock=None, today: da
     grant.award_amount, grant.status = amount, status
     db.session.add(grant)
     db.session.flush()
+    if notify:
+        db.session.refresh(grant, ["officer", "program", "organization"])
+        notifications.notify_assignment(grant, previous_officer_id, audit.actor()[0])
     counts = open_reporting_periods(today or eastern_today(), [grant.id])
     return GrantSaved(grant, counts["opened"], counts["realigned"], counts["outside_performance"])

@@ -238,6 +238,38 @@ def notify_about_report(report: Report, to: str, what: str, body: str, actor_id:
         db.session.execute(_MESSAGE_INSERT, rows)
 
 
+def notify_assignment(grant, previous_officer_id: int | None, actor_id: int | None) -> None:
+    """In-app messages when a grant's program officer changes: the new officer hears that its
+    reports are theirs to review, the previous one that they no longer are. Not to the actor."""
+    if grant.officer_id == previous_officer_id:
+        return
+    link = app_path("reports.grant_view", f"/grants/{grant.id}", grant_id=grant.id)
+    what = f"{grant.award_number} ({grant.program.code}, {grant.organization.legal_name})"
+    rows = []
+    if grant.officer_id:
+        rows.append(_message_row(grant.officer_id, f"Assigned to you: {grant.award_number}",
+                                 f"You are now the program officer of {what}: you review its reports and "
+                                 "decide its extension requests.", link))
+    if previous_officer_id:
+        now = f"{grant.officer.name}'s" if grant.officer else "unassigned"
+        rows.append(_message_row(previous_officer_id, f"No longer assigned to you: {grant.award_number}",
+                                 f"{what} is now {now}.", link))
+    rows = [row for row in rows if row["user_id"] != actor_id]
+    if rows:
+        db.session.execute(_MESSAGE_INSERT, rows)
+
+
+def notify_imported(assigned: dict[int, list[str]]) -> None:
+    """One in-app message to each officer assigned grants by an import: officer id -> award numbers."""
+    link = app_path("reviews.portfolio", "/portfolio")
+    rows = [_message_row(officer_id, f"{len(awards)} grant{'s' if len(awards) != 1 else ''} assigned to you",
+                         f"You are now the program officer of {', '.join(sorted(awards))}: you review their reports "
+                         "and decide their extension requests.", link)
+            for officer_id, awards in sorted(assigned.items())]
+    if rows:
+        db.session.execute(_MESSAGE_INSERT, rows)
+
+
 def add_user_messages(messages: list[tuple[int, Rendered, int]]) -> None:
     """In-app copies of ledger messages, (user id, rendered, ledger id) each, in one statement;
     a ledger row that already has its copy gets no second one."""
