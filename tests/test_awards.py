@@ -265,3 +265,19 @@ def test_the_new_and_the_previous_officer_hear_of_a_reassignment(app, world, adm
         "officer_id": str(world.program_colleague.id), "end_date": world.grant.end_date.isoformat(),
         "award_amount": "600000", "status": "active"})
     assert db.session.scalar(select(func.count(UserMessage.id))) == before
+
+
+def test_a_deactivated_officer_stays_assigned_until_someone_is_chosen(app, world, admin):
+    world.officer.active = False
+    db.session.commit()
+    client = client_for(app, admin)
+    html = client.get(f"/admin/grants/{world.grant.id}").get_data(as_text=True)
+    assert re.search(rf'<option selected value="{world.officer.id}">{world.officer.name} \(account deactivated\)', html)
+    assert client.post(f"/admin/grants/{world.grant.id}", data={
+        "lock_version": _lock(html), "community_id": str(world.grant.community_id), "title": "Retitled",
+        "officer_id": str(world.officer.id), "end_date": world.grant.end_date.isoformat(),
+        "award_amount": "600000", "status": "active"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Grant, world.grant.id).officer_id == world.officer.id, "not unassigned by an unrelated edit"
+    other = client.post("/admin/grants/new", data=_grant_data(world, officer_id=str(world.officer.id)))
+    assert "Choose an active program officer" in other.get_data(as_text=True), "but not given new grants"

@@ -61,7 +61,7 @@ def _grant_form(grant=None) -> GrantForm:
         form.program_id.choices = [("", "- Select -")] + awards.program_choices()
         form.organization_id.choices = [("", "- Select -")] + awards.organization_choices()
     form.community_id.choices = [("", "- Select -")] + awards.community_choices()
-    form.officer_id.choices = [("", "Unassigned")] + awards.officer_choices()
+    form.officer_id.choices = [("", "Unassigned")] + awards.officer_choices(grant)
     if grant is None and request.method == "GET":
         form.organization_id.data = request.args.get("organization", type=int)  # "Add a grant for this organization"
     if grant is not None and request.method == "GET":

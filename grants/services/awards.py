@@ -229,9 +229,13 @@ def program_choices() -> list[tuple[int, str]]:
         select(Program.id, Program.code, Program.name).order_by(Program.code))]
 
 
-def officer_choices() -> list[tuple[int, str]]:
-    return [(uid, name) for uid, name in db.session.execute(
+def officer_choices(grant: Grant | None = None) -> list[tuple[int, str]]:
+    """The active program officers, and the grant's own officer whatever became of their account."""
+    choices = [(uid, name) for uid, name in db.session.execute(
         select(User.id, User.name).where(User.role == "program_officer", User.active.is_(True)).order_by(User.name))]
+    if grant is not None and grant.officer is not None and grant.officer_id not in {uid for uid, _ in choices}:
+        choices.insert(0, (grant.officer_id, f"{grant.officer.name} (account deactivated)"))
+    return choices
 
 
 def _exists(model, value) -> bool:
@@ -314,7 +318,8 @@ def save_grant(grant: Grant | None, data: Mapping, expected_lock=None, today: da
     if not _exists(Community, data.get("community_id")):
         errors["community_id"] = ["Choose the community the grant serves."]
     officer_id = data.get("officer_id") or None
-    if officer_id is not None and officer_id not in {uid for uid, _ in officer_choices()}:
+    kept = grant is not None and officer_id == grant.officer_id  # even if that account was deactivated since
+    if officer_id is not None and not kept and officer_id not in {uid for uid, _ in officer_choices()}:
         errors["officer_id"] = ["Choose an active program officer, or leave the grant unassigned."]
     title = _text(data, "title", "a title", errors, required=False, max_length=300)
     amount = _amount(data.get("award_amount"), errors)
