@@ -11,7 +11,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from grants.models import COMMUNITY_TYPES
 from grants.regions import STATES
-from grants.services.awards import GRANT_STATUS_LABELS
+from grants.services.awards import GRANT_STATUS_LABELS, is_row_id
 
 
 class Needed:
@@ -24,9 +24,25 @@ class Needed:
         pass
 
 
+NOT_AN_ID = -1  # what an altered page sent instead of an option: the service says to choose one
+
+
 def optional_id(value) -> int | None:
     """A select's chosen id; None for its "- Select -" (or "Unassigned") option."""
-    return None if value in ("", None) else int(value)
+    if value in ("", None):
+        return None
+    try:
+        return row_id(value)
+    except (TypeError, ValueError):
+        return NOT_AN_ID
+
+
+def row_id(value) -> int:
+    """An id as a select sends it: a positive whole number the databases can hold."""
+    number = int(value)
+    if not is_row_id(number):
+        raise ValueError("not an id")
+    return number
 
 
 STATE_CHOICES = [("", "- Select -")] + [(s, s) for s in STATES]
@@ -107,7 +123,7 @@ class GrantForm(_Versioned):
 
 
 class OfficerProgramsForm(FlaskForm):
-    programs = SelectMultipleField("Programs", coerce=int, choices=[], validate_choice=False,
+    programs = SelectMultipleField("Programs", coerce=row_id, choices=[], validate_choice=False,
                                    option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False),
                                    description="The officer sees every grant of these programs, and reviews the "
                                                "grants assigned to them.")

@@ -281,3 +281,18 @@ def test_a_deactivated_officer_stays_assigned_until_someone_is_chosen(app, world
     assert db.session.get(Grant, world.grant.id).officer_id == world.officer.id, "not unassigned by an unrelated edit"
     other = client.post("/admin/grants/new", data=_grant_data(world, officer_id=str(world.officer.id)))
     assert "Choose an active program officer" in other.get_data(as_text=True), "but not given new grants"
+
+
+def test_altered_pages_get_answers_not_errors(app, world, admin):
+    """What the fuzzer found: a lock version that is not a number, ids too large for the database."""
+    client = client_for(app, admin)
+    base = {"community_id": str(world.grant.community_id), "end_date": world.grant.end_date.isoformat(),
+            "award_amount": "600000", "status": "active"}
+    assert client.post(f"/admin/grants/{world.grant.id}", data={**base, "lock_version": "Infinity"}).status_code == 409
+    huge = "99999999999999999999"
+    response = client.post("/admin/grants/new", data=_grant_data(world, program_id=huge, officer_id="abc"))
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Choose the program." in html and "Choose an active program officer" in html
+    assert client.post(f"/admin/users/{world.officer.id}/programs", data={"programs": [huge]}).status_code == 400
+    assert client.get(f"/admin/grants/{huge}").status_code == 404

@@ -52,7 +52,13 @@ def _contains(column, text: str):
 
 def check_lock(obj, expected: int | str | None, what: str) -> None:
     """Refuse an edit made on a page read at another version of `obj` (its lock_version)."""
-    if expected not in (None, "") and int(expected) != obj.lock_version:
+    if expected in (None, ""):
+        return
+    try:
+        read_at = int(expected)
+    except (TypeError, ValueError):  # an altered page: not the version of anything
+        read_at = None
+    if read_at != obj.lock_version:
         raise StaleEdit(f"This {what} was changed by someone else after you opened it, so your changes were not "
                         "saved. The saved values are listed below; check them, then save again.", current=obj)
 
@@ -98,7 +104,7 @@ def organization_query(q: str = "") -> Select:
 
 def get_or_404(model, object_id: int, what: str):
     """The row, or NotFound naming what was looked for."""
-    found = db.session.get(model, object_id)
+    found = db.session.get(model, object_id) if is_row_id(object_id) else None
     if found is None:
         raise NotFound(f"We could not find that {what}.")
     return found
@@ -238,8 +244,15 @@ def officer_choices(grant: Grant | None = None) -> list[tuple[int, str]]:
     return choices
 
 
+ID_MAX = 2**63 - 1  # the databases' integer keys
+
+
+def is_row_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= ID_MAX
+
+
 def _exists(model, value) -> bool:
-    return bool(value) and db.session.get(model, value) is not None
+    return is_row_id(value) and db.session.get(model, value) is not None
 
 
 def _dates(data: Mapping, errors: dict) -> tuple[date | None, date | None]:

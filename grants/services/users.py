@@ -17,6 +17,7 @@ from grants import audit, security
 from grants.errors import Forbidden, NotFound, ValidationFailed
 from grants.extensions import db
 from grants.models import GRANTEE_ROLES, ROLES, Organization, Program, ProgramOfficer, User
+from grants.services.awards import is_row_id
 from grants.validation import clean_text
 
 PER_PAGE = 50
@@ -116,6 +117,8 @@ def officer_program_ids(user: User) -> list[int]:
 def set_officer_programs(user: User, program_ids: list[int]) -> None:
     """Replace a program officer's programs (each change goes into the audit trail)."""
     wanted = set(program_ids)
+    if not all(is_row_id(p) for p in wanted):
+        raise ValidationFailed("The programs were not saved.", {"programs": ["Choose programs from the list."]})
     known = set(db.session.scalars(select(Program.id).where(Program.id.in_(wanted))))
     if wanted - known:
         raise ValidationFailed("The programs were not saved.", {"programs": ["Choose programs from the list."]})
