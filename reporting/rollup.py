@@ -26,6 +26,7 @@ Rules (DOMAIN.md 'Roll-ups'):
   give both, else the simple mean; each figure says which.
 - People counts are suppressed (`reporting.suppression`) in every cell smaller than a whole program
   (a report's own count included, unless it is its whole program's).
+- HHS regions are sums of their states' rows (a community's region follows from its state).
 """
 from __future__ import annotations
 
@@ -223,6 +224,7 @@ class Rollup:
     suppressor: Suppressor
     details: list[DetailRow] | None = None  # the Detail sheet's reports, with values (build_rollup(detail=True))
     links: tuple[tuple[str, int], ...] = ()  # (program, community) of every grant in scope
+    regions: dict[int, Agg] = field(default_factory=dict)  # HHS region -> the sum of its states' rows
 
     def link_groups(self) -> list[tuple[list[str], list[int]]]:
         """(programs, communities) of each connected group: a grant links its program and its
@@ -258,6 +260,14 @@ class Rollup:
 
     def state_region(self, state: str) -> int:
         return next(c.hhs_region for c in self.community_info.values() if c.state == state)
+
+    def region_states(self) -> dict[int, list[str]]:
+        """HHS region -> the states of its row, in state order."""
+        region_of = {c.state: c.hhs_region for c in self.community_info.values()}
+        out: dict[int, list[str]] = {}
+        for state in self.states:
+            out.setdefault(region_of[state], []).append(state)
+        return dict(sorted(out.items()))
 
 
 def aggregation_label(spec: MeasureSpec, names: dict[str, str] | None = None) -> str:
@@ -611,6 +621,9 @@ def build_rollup(params: RollupParams, *, detail: bool = False, codes: tuple[str
                     dict(sorted(communities.items(), key=lambda kv: (info[kv[0]].state, info[kv[0]].name))),
                     info, dict(sorted(states.items())), periods,
                     Suppressor(current_app.config["SUPPRESSION_THRESHOLD"]), details, tuple(sorted(grain)))
+    for region, in_region in rollup.region_states().items():
+        for state in in_region:
+            rollup.regions.setdefault(region, Agg()).merge(rollup.states[state])
     _register_suppression(rollup, people)
     rollup.suppressor.run()
     return rollup
@@ -662,10 +675,17 @@ def _register_suppression(rollup: Rollup, people_in_reports: list[tuple]) -> Non
         publish(("community", cid), agg, total_cells, exempt=whole_programs({cid}))
     for state, agg in rollup.states.items():
         publish(("state", state), agg, total_cells, exempt=whole_programs(set(in_state[state])))
+    region_states = rollup.region_states()
+    for region, agg in rollup.regions.items():
+        publish(("region", region), agg, total_cells,
+                exempt=whole_programs({cid for state in region_states[region] for cid in in_state[state]}))
     for key in total_cells:
         sup.relate(("total", key), [("state", s, key) for s in rollup.states])
         for state in rollup.states:
             sup.relate(("state", state, key), [("community", cid, key) for cid in in_state[state]])
+        sup.relate(("total", key), [("region", r, key) for r in rollup.regions])
+        for region, states in region_states.items():
+            sup.relate(("region", region, key), [("state", s, key) for s in states])
     for i, (programs, communities) in enumerate(rollup.link_groups()):
         # The group's programs' sum (never published itself) = its communities' sum. Hiding it
         # means hiding one of its programs too.

@@ -405,6 +405,13 @@ def test_rollups_give_the_dashboards_numbers_to_officers_and_leadership(as_user)
     assert yccr["CLI-01"] == str(round(expected.programs["YCCR"].value("CLI-01")))
     states = as_user("officer@demo.test").get(f"/rollups?fiscal_year={fy}&group_by=state").get_json()["rows"]
     assert states and all("state" in row["group"] for row in states)
+    regions = as_user("leader@demo.test").get(f"/rollups?fiscal_year={fy}&group_by=region").get_json()["rows"]
+    assert [row["group"]["hhs_region"] for row in regions] == list(expected.regions)
+    for row in regions:
+        region = row["group"]["hhs_region"]
+        assert row["group"]["states"] == expected.region_states()[region]
+        assert row["expected"] == expected.regions[region].expected == sum(
+            expected.states[s].expected for s in row["group"]["states"])
     assert_error_shape(as_user("grantee@demo.test").get("/rollups"), 403)
     assert_error_shape(as_user("leader@demo.test").get("/rollups?group_by=galaxy"), 422)
 

@@ -132,3 +132,27 @@ def test_community_names_are_escaped(signed_in):
     html = signed_in("leader@demo.test").get("/dashboard").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; County" in html
+
+
+def test_regions_and_states_add_up_their_rows_as_published(signed_in):
+    """Each region's row is the sum of its states' rows and each state's of its communities'; the
+    tables publish the figures the suppression decided (the same for every publication)."""
+    from grants.blueprints.rollups import DASHBOARD_MEASURES, rollup_figure
+
+    html = signed_in("leader@demo.test").get("/dashboard").get_data(as_text=True)
+    rollup = build_rollup(RollupParams(fiscal_year=default_fiscal_year()), codes=DASHBOARD_MEASURES, totals_only=True)
+    assert "<caption>Figures by HHS region" in html and "<caption>Figures by state" in html
+    regions = re.search(r'data-table="regions">(.*?)</table>', html, re.S).group(1)
+    rows = re.findall(r'<th scope="row">\s*<span class="text-no-wrap">Region (\d+)</span><br><span class="usa-hint">([^<]*)'
+                      r'</span></th>(.*?)</tr>', regions, re.S)
+    assert [int(r[0]) for r in rows] == list(rollup.regions) and len(rows) > 1
+    for region, states, cells in rows:
+        agg = rollup.regions[int(region)]
+        grants, expected, _, _, clients, *_ = re.findall(r'<td class="app-num">(.*?)</td>', cells)
+        assert states.split(", ") == rollup.region_states()[int(region)]
+        assert grants == f"{agg.grants:,}" and expected == f"{agg.expected:,}"
+        assert agg.expected == sum(rollup.states[s].expected for s in states.split(", "))
+        shown = rollup.shown(("region", int(region), "CLI-01"), agg.value("CLI-01"))
+        assert clients.strip() == str(rollup_figure(shown))
+    states_table = re.search(r'data-table="states">(.*?)</table>', html, re.S).group(1)
+    assert all(f'aria-label="{s}: its communities"' in states_table for s in rollup.states)

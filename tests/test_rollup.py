@@ -98,7 +98,7 @@ def independent(params: RollupParams) -> dict:
             continue
         g = grants[r.grant_id]
         levels = [("total",), ("program", programs[g.program_id]), ("community", g.community_id),
-                  ("state", communities[g.community_id].state)]
+                  ("state", communities[g.community_id].state), ("region", communities[g.community_id].hhs_region)]
         expected = r.effective_due_date < today and r.status != "excused"
         submitted = expected and r.first_submitted_at is not None
         on_time = submitted and not is_late(r.first_submitted_at, r.effective_due_date)
@@ -160,6 +160,10 @@ def test_demo_rollup_matches_totals_computed_from_raw_values(demo, include_submi
         totals = {k: v for k, v in expected[("community", cid)]["values"].items() if "." not in k}
         assert_same(agg, {**expected[("community", cid)], "values": totals})
     assert set(rollup.states) == {k[1] for k in expected if k[0] == "state"}
+    assert set(rollup.regions) == {k[1] for k in expected if k[0] == "region"} and len(rollup.regions) > 1
+    for region, agg in rollup.regions.items():
+        totals = {k: v for k, v in expected[("region", region)]["values"].items() if "." not in k}
+        assert_same(agg, {**expected[("region", region)], "values": totals})
 
 
 def test_state_filter_matches_independent_totals(demo):

@@ -130,6 +130,11 @@ def _no_single_hidden(rollup) -> int:
             for state in rollup.states:
                 check(("state", state, m.code), [("community", cid, m.code) for cid, c in rollup.community_info.items()
                                                   if c.state == state])
+            check(("total", m.code), [("region", r, m.code) for r in rollup.regions])
+            for region in rollup.regions:
+                check(("region", region, m.code), [("state", s, m.code) for s in rollup.states
+                                                    if any(c.state == s and c.hhs_region == region
+                                                           for c in rollup.community_info.values())])
             for level in [("total",), *[("program", p) for p in rollup.programs]]:
                 for dim in m.breakdowns:
                     check((*level, m.code), [(*level, c.key) for c in m.cells if c.dimension == dim])

@@ -18,7 +18,7 @@ from reporting.workbooks import writer
 from tests.factories import CommunityFactory, OrganizationFactory
 from tests.test_rollup import TODAY, file_report, grant_with_reports
 
-SHEETS = ["About", "Summary by program", "By community", "By state", "Timeliness", "Detail"]
+SHEETS = ["About", "Summary by program", "By HHS region", "By state", "By community", "Timeliness", "Detail"]
 HOSTILE = ["=HYPERLINK(\"http://x.test\",\"click\")", "+1+2", "-3-4", "@SUM(A1)", "\tTabbed", "\rReturned"]
 
 

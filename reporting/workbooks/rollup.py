@@ -1,4 +1,4 @@
-"""The roll-up workbook: About, Summary by program, By community, By state, Timeliness, Detail.
+"""The roll-up workbook: About, Summary by program, By HHS region, By state, By community, Timeliness, Detail.
 
 The figures are the dashboard's (`reporting.rollup.build_rollup`, with the Detail sheet's report
 cells added to the suppression), so a download shows exactly what the page showed for the same
@@ -80,8 +80,9 @@ def build_rollup_workbook(params: RollupParams, stream, *, record: bool = False)
     book = Book(stream, record=record)
     _about(book, rollup)
     _summary(book, rollup)
-    _places(book, rollup, "By community", table_specs)
+    _places(book, rollup, "By HHS region", table_specs)
     _places(book, rollup, "By state", table_specs)
+    _places(book, rollup, "By community", table_specs)
     _timeliness(book, rollup)
     _detail(book, rollup, detail_specs)
     book.close()
@@ -179,28 +180,37 @@ def _summary(book: Book, rollup: Rollup) -> None:
                  filter_rows=(measures_header, measures_last), repeat_header=False)
 
 
+PLACES = {  # sheet -> (its leading columns, their kinds and widths, the name of its "all" row)
+    "By HHS region": (("HHS region", "States"), ("code", "text"), (8, 30), "All regions"),
+    "By state": (("State", "HHS region"), ("text", "code"), (8, 8), "All states"),
+    "By community": (("Community", "State", "HHS region", "Type"), ("text", "text", "code", "text"), (32, 6, 8, 10),
+                     "All communities"),
+}
+
+
 def _places(book: Book, rollup: Rollup, title: str, specs: list[MeasureSpec]) -> None:
-    """By community or By state: counts and each measure's total."""
+    """By HHS region, By state or By community: counts and each measure's total."""
     sheet = book.sheet(title)
-    by_community = title == "By community"
-    lead = ["Community", "State", "HHS region", "Type"] if by_community else ["State", "HHS region"]
-    lead_kinds = ("text", "text", "code", "text") if by_community else ("text", "code")
+    lead, lead_kinds, lead_widths, all_label = PLACES[title]
     kinds = (*lead_kinds, *COUNT_KINDS, *[_measure_kind(m) for m in specs])
-    if by_community:
+    if title == "By community":
         rows = [(("community", cid), [rollup.community_info[cid].name, rollup.community_info[cid].state,
                                       rollup.community_info[cid].hhs_region,
                                       rollup.community_info[cid].community_type], agg)
                 for cid, agg in rollup.communities.items()]
-    else:
+    elif title == "By state":
         rows = [(("state", state), [state, rollup.state_region(state)], agg) for state, agg in rollup.states.items()]
+    else:
+        states = rollup.region_states()
+        rows = [(("region", region), [region, ", ".join(states[region])], agg) for region, agg in rollup.regions.items()]
     Sheet.reserve(title, len(rows) + 4, len(kinds))
-    widths = (*((32, 6, 8, 10) if by_community else (8, 8)), *[13] * (len(COUNT_HEADERS) + len(specs)))
+    widths = (*lead_widths, *[13] * (len(COUNT_HEADERS) + len(specs)))
     sheet.row([title], "title", height=22)
     header = sheet.header([*lead, *COUNT_HEADERS, *[f"{m.code} {m.name}" for m in specs]], kinds, widths)
     for level, lead_values, agg in rows:
         sheet.row([*lead_values, *_counts(agg), *[_figure(rollup, level, agg, m, m.code) for m in specs]], kinds)
     last = sheet.next_row - 1
-    sheet.row([f"All {'communities' if by_community else 'states'}", *[None] * (len(lead) - 1),
+    sheet.row([all_label, *[None] * (len(lead) - 1),
                *_counts(rollup.total), *[_figure(rollup, ("total",), rollup.total, m, m.code) for m in specs]],
               _total_kinds(kinds))
     sheet.finish(header_row=header, widths=widths, freeze_cols=1, filter_rows=(header, last))

@@ -83,6 +83,10 @@ def rollup_read(args: dict):
     elif grouping == "state":
         rows = [_row(rollup, ("state", state), agg, {"state": state, "hhs_region": rollup.state_region(state)},
                      state, all_cells=False) for state, agg in rollup.states.items()]
+    elif grouping == "region":
+        states = rollup.region_states()
+        rows = [_row(rollup, ("region", region), agg, {"hhs_region": region, "states": states[region]},
+                     f"HHS Region {region}", all_cells=False) for region, agg in rollup.regions.items()]
     else:
         rows = [_row(rollup, ("period", period), agg, {"fiscal_year": period[0], "half": period[1]},
                      f"FY{period[0]} {period[1]}", all_cells=False, only=TREND_MEASURES)

@@ -297,7 +297,7 @@ class ReturnSchema(Schema):
 
 # ---- roll-ups --------------------------------------------------------------------------------
 
-GROUPINGS = ("program", "community", "state", "period")
+GROUPINGS = ("program", "community", "state", "region", "period")
 
 
 class RollupQuerySchema(Schema):
@@ -312,7 +312,8 @@ class RollupQuerySchema(Schema):
     include_submitted = fields.Boolean(load_default=False, metadata=_d(
         "Also count submitted reports not yet accepted (their latest submitted version)."))
     group_by = fields.String(load_default="program", validate=validate.OneOf(GROUPINGS),
-                             metadata=_d("What each row is: program, community, state, or period. period is the "
+                             metadata=_d("What each row is: program, community, state, region (HHS region: the "
+                                         "sum of its states), or period. period is the "
                                          f"trend: each half of the last {TREND_YEARS} fiscal years up to fiscal_year (or the "
                                          "current one), with the other filters but not half, for the headline "
                                          "measure; its rows cover more than `total`, which is for the filters "
