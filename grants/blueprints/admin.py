@@ -7,6 +7,7 @@ from flask_login import current_user
 from forms import add_service_errors
 from forms.admin import AuditSearchForm, ConfirmForm, UserActiveForm, UserCreateForm, UserFilterForm
 from grants import web
+from grants.blueprints.editing import args_without_page, paged
 from grants.errors import ValidationFailed
 from grants.extensions import db
 from grants.security import roles_required
@@ -22,18 +23,14 @@ def register(app) -> None:
     web.register_nav("Audit trail", "admin.audit_list", ADMIN)
 
 
-def _args_without_page() -> dict:
-    return {k: v for k, v in request.args.items() if v and k != "page"}
-
-
 @bp.route("/users")
 @roles_required(*ADMIN)
 def user_list():
     form = UserFilterForm(request.args)
     form.validate()
     query = users.list_query(form.q.data or "", form.role.data or "")
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=users.PER_PAGE, error_out=False)
-    return render_template("admin/users.html", form=form, page=page, args=_args_without_page())
+    page = paged(query, users.PER_PAGE)
+    return render_template("admin/users.html", form=form, page=page, args=args_without_page())
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -92,6 +89,5 @@ def audit_list():
             user=form.user.data or "", award_number=form.award_number.data or "", report_id=form.report_id.data,
             action=form.action.data or "", date_from=form.date_from.data, date_to=form.date_to.data,
         )
-    page = db.paginate(audit_search.search_query(filters), page=request.args.get("page", 1, type=int),
-                       per_page=audit_search.PER_PAGE, error_out=False)
-    return render_template("admin/audit.html", form=form, page=page, args=_args_without_page()), 200 if valid else 400
+    page = paged(audit_search.search_query(filters), audit_search.PER_PAGE)
+    return render_template("admin/audit.html", form=form, page=page, args=args_without_page()), 200 if valid else 400

@@ -49,7 +49,7 @@ def grant_list():
     form.validate()
     page = paged(awards.grant_query(form.q.data or "", form.program.data or "", form.status.data or ""))
     return render_template("awards/grants.html", form=form, page=page, args=args_without_page(),
-                           status_labels=awards.GRANT_STATUS_LABELS)
+                           status_labels=awards.GRANT_STATUS_LABELS, status_tags=awards.GRANT_STATUS_TAGS)
 
 
 def _grant_form(grant=None) -> GrantForm:

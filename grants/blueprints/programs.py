@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from forms import add_service_errors
 from forms.awards import MeasureForm, MeasureSetForm, ProgramForm
 from grants import web
-from grants.blueprints.editing import edit_page
-from grants.errors import ValidationFailed
-from grants.extensions import db
+from grants.blueprints.editing import edit_page, save_form
 from grants.formatting import fmt_date
 from grants.periods import eastern_today
 from grants.security import roles_required
@@ -35,8 +32,9 @@ def program_list():
     return render_template("programs/list.html", rows=programs.program_rows(), today=eastern_today())
 
 
-def _program_form(program) -> ProgramForm:
-    form = ProgramForm(obj=program) if request.method == "GET" else ProgramForm()
+def _program_form(program, posted: bool = True) -> ProgramForm:
+    """The program's form: as posted (on its own POST), else filled from the program."""
+    form = ProgramForm() if posted and request.method == "POST" else ProgramForm(formdata=None, obj=program)
     if program is not None:
         for name in NEW_PROGRAM_ONLY:
             delattr(form, name)
@@ -90,28 +88,14 @@ def program_edit(program_id: int):
 def measure_set_create(program_id: int):
     program = programs.get_program(program_id)
     set_form = _set_form(program, formdata=request.form)
-    set_form.validate()  # the CSRF token was checked before the view (CSRFProtect)
-    parse_errors = {name for name, field in set_form._fields.items() if field.errors}
-    try:
-        measure_set = programs.add_measure_set(program, set_form.measures.data, set_form.effective_from.data)
-    except ValidationFailed as exc:
-        db.session.rollback()
-        add_service_errors(set_form, {k: v for k, v in exc.errors.items() if k not in parse_errors})
-        return _program_page_with(program, set_form)
-    if parse_errors:
-        return _program_page_with(program, set_form)
-    db.session.commit()
+    measure_set, status, _ = save_form(set_form, None, lambda: programs.add_measure_set(
+        program, set_form.measures.data, set_form.effective_from.data))
+    if measure_set is None:
+        return render_template("programs/edit.html", program=program, form=_program_form(program, posted=False),
+                               stale=None, set_form=set_form, today=eastern_today()), status
     flash(f"Version {measure_set.version} of {program.code}'s measures saved: reports opened from "
           f"{fmt_date(measure_set.effective_from)} on collect them.", "success")
     return redirect(url_for("programs.program_edit", program_id=program.id))
-
-
-def _program_page_with(program, set_form):
-    form = ProgramForm(obj=program)
-    for name in NEW_PROGRAM_ONLY:
-        delattr(form, name)
-    return render_template("programs/edit.html", program=program, form=form, stale=None, set_form=set_form,
-                           today=eastern_today()), 400
 
 
 @bp.route("/measures")

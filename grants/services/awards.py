@@ -42,6 +42,7 @@ ZIP_CODE = re.compile(r"\d{5}(-\d{4})?")
 AMOUNT_MAX = Decimal("999999999999.99")  # Numeric(14, 2)
 MAX_PERFORMANCE_YEARS = 10
 GRANT_STATUS_LABELS = {"active": "Active", "suspended": "Suspended", "closed": "Closed"}
+GRANT_STATUS_TAGS = {"active": "accepted", "suspended": "returned", "closed": "excused"}  # the tag colour of each
 # Fields of a grant fixed once it has reports (see the module's note).
 FIXED_WITH_REPORTS = ("award_number", "program_id", "organization_id", "start_date")
 
