@@ -12,6 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from grants.models import COMMUNITY_TYPES
 from grants.regions import STATES
 from grants.services.awards import GRANT_STATUS_LABELS, is_row_id
+from grants.services.handover import ALL_PROGRAMS
 
 
 class Needed:
@@ -67,6 +68,7 @@ class GrantFilterForm(_Filters):
     q = SearchField("Award number, title or organization", validators=[Optional(), Length(max=200)])
     program = SelectField("Program", choices=[("", "All programs")], default="")
     status = SelectField("Status", choices=[("", "Any status")] + list(GRANT_STATUS_LABELS.items()), default="")
+    officer = SelectField("Program officer", choices=[("", "Any officer")], default="")
 
 
 class _Versioned(FlaskForm):
@@ -127,6 +129,21 @@ class OfficerProgramsForm(FlaskForm):
                                    option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False),
                                    description="The officer sees every grant of these programs, and reviews the "
                                                "grants assigned to them.")
+
+
+def handover_choice(value) -> int | None:
+    """Which of an officer's grants to move: "all" (handover.ALL_PROGRAMS) or one program's id."""
+    return ALL_PROGRAMS if value == "all" else optional_id(value)
+
+
+class HandoverForm(FlaskForm):
+    program_id = SelectField("Grants to move", coerce=handover_choice, choices=[], default="all",
+                             validate_choice=False)
+    to_officer_id = SelectField("Move them to", coerce=optional_id, choices=[("", "- Select -")], default=None,
+                                validate_choice=False, validators=[Needed()],
+                                description="An active program officer. They are told in the app, and so is the "
+                                            "officer the grants leave.")
+    expected = HiddenField()
 
 
 def _measure_choices_field(label: str = "Measures") -> SelectMultipleField:

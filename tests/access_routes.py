@@ -102,6 +102,7 @@ MATRIX: dict[str, tuple[str, str, dict]] = {
     "awards.community_create": ("GET", "/admin/communities/new", ADMIN),
     "awards.community_edit": ("GET", "/admin/communities/{community}", ADMIN),
     "awards.officer_programs": ("GET", "/admin/users/{officer_user}/programs", ADMIN),
+    "awards.officer_handover": ("GET", "/admin/users/{officer_user}/grants", ADMIN),
     "programs.program_list": ("GET", "/admin/programs", ADMIN),
     "programs.program_create": ("GET", "/admin/programs/new", ADMIN),
     "programs.program_edit": ("GET", "/admin/programs/{program}", ADMIN),

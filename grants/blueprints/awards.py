@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, session, url_for
+from flask_login import current_user
 
 from forms import add_service_errors
 from forms.awards import (
@@ -16,17 +17,18 @@ from forms.awards import (
     GrantFilterForm,
     GrantForm,
     GrantImportForm,
+    HandoverForm,
     OfficerProgramsForm,
     OrganizationFilterForm,
     OrganizationForm,
 )
 from forms.upload import ConfirmUploadForm
 from grants import web
-from grants.blueprints.editing import args_without_page, edit_page, paged
+from grants.blueprints.editing import args_without_page, edit_page, paged, save_form
 from grants.errors import ValidationFailed
 from grants.extensions import db
 from grants.security import roles_required
-from grants.services import award_import, awards, upload, users
+from grants.services import award_import, awards, handover, upload, users
 
 bp = Blueprint("awards", __name__, url_prefix="/admin")
 ADMIN = ("admin",)
@@ -46,8 +48,10 @@ def register(app) -> None:
 def grant_list():
     form = GrantFilterForm(request.args)
     form.program.choices = [("", "All programs")] + [(code, code) for code in awards.program_codes()]
+    form.officer.choices = [("", "Any officer")] + awards.officer_filter_choices()
     form.validate()
-    page = paged(awards.grant_query(form.q.data or "", form.program.data or "", form.status.data or ""))
+    page = paged(awards.grant_query(form.q.data or "", form.program.data or "", form.status.data or "",
+                                    form.officer.data or ""))
     return render_template("awards/grants.html", form=form, page=page, args=args_without_page(),
                            status_labels=awards.GRANT_STATUS_LABELS, status_tags=awards.GRANT_STATUS_TAGS)
 
@@ -272,3 +276,30 @@ def officer_programs(user_id: int):
             flash(f"{user.name}'s programs saved.", "success")
             return redirect(url_for("admin.user_list", q=user.email))
     return render_template("awards/officer_programs.html", user=user, form=form), 400
+
+
+# --- handing an officer's grants over ----------------------------------------------------------
+
+@bp.route("/users/<int:user_id>/grants", methods=["GET", "POST"])
+@roles_required(*ADMIN)
+def officer_handover(user_id: int):
+    """An officer's grants by program, and moving them (all, or one program's) to another officer."""
+    officer = users.get_program_officer(user_id)
+    form = HandoverForm()
+    status = 200
+    if request.method == "POST":
+        result, status, _ = save_form(form, officer, lambda: handover.hand_over(officer, {
+            "program_id": form.program_id.data, "to_officer_id": form.to_officer_id.data,
+            "expected": form.expected.data}, current_user.id))
+        if result is not None:
+            n = len(result.moved)
+            flash(f"{n:,} grant{'s' if n != 1 else ''} moved from {officer.name} to {result.to.name}. "
+                  "Both were told in the app.", "success")
+            return redirect(url_for("awards.officer_handover", user_id=officer.id))
+    load = handover.officer_load(officer)
+    total = sum(row.grants for row in load)
+    form.program_id.choices = [("all", f"All {officer.name}'s grants ({total:,})")] + [
+        (row.program_id, f"{row.code}: {row.name} ({row.grants:,})") for row in load]
+    form.to_officer_id.choices = [("", "- Select -")] + handover.receiver_choices(officer)
+    form.expected.data = handover.fingerprint(officer)  # a page drawn again after a refusal shows today's grants
+    return render_template("awards/handover.html", officer=officer, form=form, load=load, total=total), status

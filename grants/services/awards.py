@@ -197,7 +197,11 @@ def community_choices() -> list[tuple[int, str]]:
 
 # --- grants -------------------------------------------------------------------------------------
 
-def grant_query(q: str = "", program: str = "", status: str = "") -> Select:
+UNASSIGNED = "none"  # the grant list's officer filter for grants without an officer
+
+
+def grant_query(q: str = "", program: str = "", status: str = "", officer: str = "") -> Select:
+    """The grant list: `officer` is an officer's id, UNASSIGNED, or "" for any."""
     query = (select(Grant).join(Organization, Organization.id == Grant.organization_id)
              .join(Program, Program.id == Grant.program_id)
              .options(joinedload(Grant.organization), joinedload(Grant.program), joinedload(Grant.community),
@@ -210,6 +214,10 @@ def grant_query(q: str = "", program: str = "", status: str = "") -> Select:
         query = query.where(Program.code == program)
     if status in GRANT_STATUSES:
         query = query.where(Grant.status == status)
+    if officer == UNASSIGNED:
+        query = query.where(Grant.officer_id.is_(None))
+    elif officer.isdigit() and is_row_id(int(officer)):
+        query = query.where(Grant.officer_id == int(officer))
     return query
 
 
@@ -243,6 +251,13 @@ def officer_choices(grant: Grant | None = None) -> list[tuple[int, str]]:
     if grant is not None and grant.officer is not None and grant.officer_id not in {uid for uid, _ in choices}:
         choices.insert(0, (grant.officer_id, f"{grant.officer.name} (account deactivated)"))
     return choices
+
+
+def officer_filter_choices() -> list[tuple[str, str]]:
+    """Every program officer the grant list can be filtered by, deactivated accounts included."""
+    return [(UNASSIGNED, "Unassigned")] + [
+        (str(uid), name if active else f"{name} (account deactivated)") for uid, name, active in db.session.execute(
+            select(User.id, User.name, User.active).where(User.role == "program_officer").order_by(User.name))]
 
 
 ID_MAX = 2**63 - 1  # the databases' integer keys

@@ -270,6 +270,28 @@ def notify_imported(assigned: dict[int, list[str]]) -> None:
         db.session.execute(_MESSAGE_INSERT, rows)
 
 
+LISTED_AWARDS = 25  # award numbers named in a handover message; the rest are counted
+
+
+def notify_handover(awards: list[str], previous, receiver, actor_id: int | None) -> None:
+    """One in-app message to each officer of a handover (grants.services.handover): the receiver
+    hears which grants are now theirs, the previous officer where theirs went. Not to the actor."""
+    n = f"{len(awards):,} grant{'s' if len(awards) != 1 else ''}"
+    ordered = sorted(awards)
+    listed = ", ".join(ordered[:LISTED_AWARDS]) + (
+        f" and {len(ordered) - LISTED_AWARDS:,} more" if len(ordered) > LISTED_AWARDS else "")
+    link = app_path("reviews.portfolio", "/portfolio")
+    rows = [_message_row(receiver.id, f"{n} handed over to you by {previous.name}",
+                         f"You are now the program officer of {listed}: you review their reports and decide their "
+                         "extension requests.", link),
+            _message_row(previous.id, f"{n} handed over to {receiver.name}",
+                         f"{listed} {'are' if len(awards) != 1 else 'is'} now {receiver.name}'s: their reports, "
+                         "extension requests and reminders go to them.", link)]
+    rows = [row for row in rows if row["user_id"] != actor_id]
+    if rows:
+        db.session.execute(_MESSAGE_INSERT, rows)
+
+
 def add_user_messages(messages: list[tuple[int, Rendered, int]]) -> None:
     """In-app copies of ledger messages, (user id, rendered, ledger id) each, in one statement;
     a ledger row that already has its copy gets no second one."""
