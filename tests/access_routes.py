@@ -92,15 +92,18 @@ MATRIX: dict[str, tuple[str, str, dict]] = {
     "awards.grant_list": ("GET", "/admin/grants", ADMIN),
     "awards.grant_create": ("GET", "/admin/grants/new", ADMIN),
     "awards.grant_edit": ("GET", "/admin/grants/{grant}", ADMIN),
+    "awards.grant_delete": ("POST", "/admin/grants/{grant}/delete", ADMIN),  # refused: its reports were worked on
     "awards.grant_import": ("GET", "/admin/grants/import", ADMIN),
     "awards.grant_import_template": ("GET", "/admin/grants/import/template.xlsx", ADMIN),
     "awards.grant_import_confirm": ("POST", "/admin/grants/import/confirm", ADMIN),
     "awards.organization_list": ("GET", "/admin/organizations", ADMIN),
     "awards.organization_create": ("GET", "/admin/organizations/new", ADMIN),
     "awards.organization_edit": ("GET", "/admin/organizations/{organization}", ADMIN),
+    "awards.organization_delete": ("POST", "/admin/organizations/{organization}/delete", ADMIN),  # refused: it has grants
     "awards.community_list": ("GET", "/admin/communities", ADMIN),
     "awards.community_create": ("GET", "/admin/communities/new", ADMIN),
     "awards.community_edit": ("GET", "/admin/communities/{community}", ADMIN),
+    "awards.community_delete": ("POST", "/admin/communities/{community}/delete", ADMIN),  # refused: grants serve it
     "awards.officer_programs": ("GET", "/admin/users/{officer_user}/programs", ADMIN),
     "awards.officer_handover": ("GET", "/admin/users/{officer_user}/grants", ADMIN),
     "programs.program_list": ("GET", "/admin/programs", ADMIN),

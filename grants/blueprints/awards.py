@@ -25,10 +25,10 @@ from forms.awards import (
 from forms.upload import ConfirmUploadForm
 from grants import web
 from grants.blueprints.editing import args_without_page, edit_page, paged, save_form
-from grants.errors import ValidationFailed
+from grants.errors import StaleEdit, ValidationFailed
 from grants.extensions import db
 from grants.security import roles_required
-from grants.services import award_import, awards, handover, upload, users
+from grants.services import award_import, awards, handover, removal, upload, users
 
 bp = Blueprint("awards", __name__, url_prefix="/admin")
 ADMIN = ("admin",)
@@ -93,7 +93,8 @@ def _grant(grant):
     def render(form, status, stale):
         reports = awards.grant_reports(grant) if grant is not None else []
         return render_template("awards/grant_edit.html", grant=grant, form=form, reports=reports, stale=stale,
-                               fixed=awards.has_reports(grant), status_labels=awards.GRANT_STATUS_LABELS), status
+                               fixed=awards.has_reports(grant), status_labels=awards.GRANT_STATUS_LABELS,
+                               kept=removal.why_kept(grant) if grant else None), status
 
     return edit_page(grant, form, lambda lock: awards.save_grant(grant, form.values(), lock), render, lambda saved: (
         _saved_message(saved, created=grant is None), url_for("awards.grant_edit", grant_id=saved.grant.id)))
@@ -109,6 +110,27 @@ def grant_create():
 @roles_required(*ADMIN)
 def grant_edit(grant_id: int):
     return _grant(awards.get_grant(grant_id))
+
+
+@bp.route("/grants/<int:grant_id>/delete", methods=["POST"])
+@roles_required(*ADMIN)
+def grant_delete(grant_id: int):
+    grant = awards.get_grant(grant_id)
+    return _delete(grant, "grant", f"Grant {grant.award_number}", url_for("awards.grant_edit", grant_id=grant.id),
+                   url_for("awards.grant_list"))
+
+
+def _delete(record, what: str, label: str, page: str, after: str):
+    """Delete a record from its edit page (grants.services.removal); a refusal goes back to the page."""
+    try:
+        removal.delete_record(record, request.form.get("lock_version"), what)
+    except (ValidationFailed, StaleEdit) as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(page)
+    db.session.commit()
+    flash(f"{label} deleted. The audit trail keeps its values.", "success")
+    return redirect(after)
 
 
 # --- many grants at once -----------------------------------------------------------------------
@@ -193,8 +215,8 @@ def _organization(organization):
     form = OrganizationForm(obj=organization) if request.method == "GET" else OrganizationForm()
 
     def render(form, status, stale):
-        return render_template("awards/organization_edit.html", organization=organization, form=form,
-                               stale=stale), status
+        return render_template("awards/organization_edit.html", organization=organization, form=form, stale=stale,
+                               kept=removal.why_kept(organization) if organization else None), status
 
     def saved(org):
         message = (f"{org.legal_name} saved." if organization else
@@ -217,6 +239,14 @@ def organization_edit(organization_id: int):
     return _organization(awards.get_organization(organization_id))
 
 
+@bp.route("/organizations/<int:organization_id>/delete", methods=["POST"])
+@roles_required(*ADMIN)
+def organization_delete(organization_id: int):
+    organization = awards.get_organization(organization_id)
+    return _delete(organization, "organization", organization.legal_name,
+                   url_for("awards.organization_edit", organization_id=organization.id), url_for("awards.organization_list"))
+
+
 # --- communities --------------------------------------------------------------------------------
 
 @bp.route("/communities")
@@ -232,7 +262,8 @@ def _community(community):
     form = CommunityForm(obj=community) if request.method == "GET" else CommunityForm()
 
     def render(form, status, stale):
-        return render_template("awards/community_edit.html", community=community, form=form, stale=stale), status
+        return render_template("awards/community_edit.html", community=community, form=form, stale=stale,
+                               kept=removal.why_kept(community) if community else None), status
 
     def saved(place):
         done = "saved" if community else "created"
@@ -252,6 +283,14 @@ def community_create():
 @roles_required(*ADMIN)
 def community_edit(community_id: int):
     return _community(awards.get_community(community_id))
+
+
+@bp.route("/communities/<int:community_id>/delete", methods=["POST"])
+@roles_required(*ADMIN)
+def community_delete(community_id: int):
+    community = awards.get_community(community_id)
+    return _delete(community, "community", f"{community.name} ({community.state})",
+                   url_for("awards.community_edit", community_id=community.id), url_for("awards.community_list"))
 
 
 # --- officers' programs -------------------------------------------------------------------------
