@@ -11,8 +11,8 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from grants.extensions import db
-from grants.models import Grant, Report
-from grants.services.award_import import COLUMNS
+from grants.models import Community, Grant, Organization, Report
+from grants.services.award_import import COLUMNS, ORGANIZATION_COLUMNS
 from tests.factories import CommunityFactory, OrganizationFactory
 from tests.test_review import client_for, world_in_may
 
@@ -59,7 +59,11 @@ def test_the_template_lists_the_columns_and_what_rows_may_name(app, world, admin
     response = client_for(app, admin).get("/admin/grants/import/template.xlsx")
     assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
     book = load_workbook(io.BytesIO(response.data), read_only=True)
-    assert book.sheetnames == ["Grants", "Programs", "Organizations", "Communities", "Officers"]
+    assert book.sheetnames == ["Grants", "New organizations", "New communities", "Programs", "Organizations",
+                               "Communities", "Officers"]
+    assert [c.value for c in next(book["New organizations"].iter_rows(max_row=1))] == [
+        h for h, _, _ in ORGANIZATION_COLUMNS]
+    assert [c.value for c in next(book["New communities"].iter_rows(max_row=1))] == ["Community", "State", "Type"]
     assert [c.value for c in next(book["Grants"].iter_rows(max_row=1))] == HEADINGS
     assert ("52-1234567", "Harbor Light Youth Services", "OH") in [tuple(r) for r in book["Organizations"].iter_rows(values_only=True)]
     assert ("Baltimore City, MD", "MD", 3) in [tuple(r) for r in book["Communities"].iter_rows(values_only=True)]
@@ -109,7 +113,7 @@ def test_each_row_s_errors_are_named_by_column_and_nothing_is_added(app, world, 
     response = _upload(client, data)
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert "4 of 5 rows have errors" in html and "No grant was added." in html
+    assert "4 of 5 rows have errors" in html and "Nothing was added." in html
     for text in ("<strong>Award number:</strong> Another grant has award number 90ZV0801-01-00.",
                  "<strong>Program code:</strong> There is no program NOPE.",
                  "<strong>Organization EIN:</strong> No organization has EIN 99-9999999.",
@@ -144,5 +148,79 @@ def test_confirming_checks_the_rows_again(app, world, admin, places):
     other.post("/admin/grants/import/confirm",
                data={"token": re.search(r'name="token" type="hidden" value="([^"]+)"', other_html).group(1)})
     refused = client.post("/admin/grants/import/confirm", data={"token": token})
-    assert "1 row has errors, so no grant was added." in client.get(refused.location).get_data(as_text=True)
+    assert "1 row has errors, so nothing was added." in client.get(refused.location).get_data(as_text=True)
     assert db.session.scalar(select(Grant.title).where(Grant.award_number == "90ZV0801-01-00")) == "Added first"
+
+
+NEW_ORG = ["Lakeshore Youth Alliance, Inc.", "34-7654321", "LKSH12345678", "1 Lake St", "Toledo", "oh", "43604"]
+NEW_COMMUNITY = ["Lucas County, OH", "OH", "Urban"]
+
+
+def _cohort_workbook(grants, organizations=(), communities=(), template: bytes | None = None) -> bytes:
+    """A workbook with the New organizations and New communities sheets (the downloaded template's,
+    its hint rows kept, when `template` is given)."""
+    book = load_workbook(io.BytesIO(template)) if template else Workbook()
+    if not template:
+        book.active.title = "Grants"
+        book["Grants"].append(HEADINGS)
+        book.create_sheet("New organizations").append([h for h, _, _ in ORGANIZATION_COLUMNS])
+        book.create_sheet("New communities").append(["Community", "State", "Type"])
+    for name, rows in (("Grants", grants), ("New organizations", organizations), ("New communities", communities)):
+        for row in rows:
+            book[name].append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_a_cohort_brings_its_new_organizations_and_communities_with_its_grants(app, world, admin):
+    client = client_for(app, admin)
+    template = client.get("/admin/grants/import/template.xlsx").data
+    data = _cohort_workbook([_row(ein="34-7654321", community="lucas county, oh", state="OH")], [NEW_ORG],
+                            [NEW_COMMUNITY], template=template)
+    preview = _upload(client, data)
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200, html
+    assert "1 grant, 1 organization, 1 community ready to add" in html
+    for heading in ("<h2>New organizations</h2>", "<h2>New communities</h2>", "<h2>Grants</h2>"):
+        assert heading in html
+    assert "Lakeshore Youth Alliance, Inc." in html and "Lucas County, OH" in html
+    assert db.session.scalar(select(Organization).where(Organization.ein == "34-7654321")) is None, "nothing saved yet"
+    token = re.search(r'name="token" type="hidden" value="([^"]+)"', html).group(1)
+    confirmed = client.post("/admin/grants/import/confirm", data={"token": token})
+    assert "1 grant added with 1 new organization and 1 new community; 2 reports opened" in client.get(
+        confirmed.location).get_data(as_text=True)
+    org = db.session.scalar(select(Organization).where(Organization.ein == "34-7654321"))
+    community = db.session.scalar(select(Community).where(Community.name == "Lucas County, OH"))
+    assert (org.state, org.uei, community.community_type, community.hhs_region) == ("OH", "LKSH12345678", "urban", 5)
+    grant = db.session.scalar(select(Grant).where(Grant.award_number == "90ZV0801-01-00"))
+    assert (grant.organization_id, grant.community_id) == (org.id, community.id)
+
+
+def test_a_bad_new_organization_row_adds_nothing_and_is_named_by_sheet_and_column(app, world, admin, places):
+    client = client_for(app, admin)
+    bad_org = ["", "34-76543", "LKSH12345678", "", "", "OH", ""]
+    taken = ["Another Harbor Light", "52-1234567", "HRBR12345678", "", "", "MD", ""]  # the places fixture's EIN
+    data = _cohort_workbook([_row(ein="34-76543"), _row(award="90ZV0802-01-00")], [bad_org, taken],
+                            [["Lucas County, OH", "OH", "megalopolis"]])
+    preview = _upload(client, data)
+    assert preview.status_code == 400
+    html = preview.get_data(as_text=True)
+    assert "4 of 5 rows have errors" in html and "Nothing was added." in html
+    assert "<strong>Legal name:</strong> Enter the organization&#39;s legal name." in html
+    assert "<strong>EIN:</strong> Enter the EIN as 2 digits" in html
+    assert "<strong>EIN:</strong> Another organization has this EIN." in html
+    assert "<strong>Type:</strong> Choose the kind of community." in html
+    assert "No organization has EIN 34-76543. Add it on the Organizations page, or in this workbook" in html
+    assert 'name="token"' not in html
+    assert db.session.scalar(select(func.count(Organization.id)).where(Organization.ein == "34-76543")) == 0
+    assert db.session.scalar(select(func.count(Community.id)).where(Community.name == "Lucas County, OH")) == 0
+
+
+def test_the_templates_untouched_new_sheets_are_ignored(app, world, admin, places):
+    client = client_for(app, admin)
+    template = client.get("/admin/grants/import/template.xlsx").data
+    preview = _upload(client, _cohort_workbook([_row()], template=template))
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200, html
+    assert "1 grant ready to add" in html and "<h2>New organizations</h2>" not in html

@@ -195,8 +195,10 @@ def grant_import_confirm():
     db.session.commit()
     _forget_import()
     added = len(run.rows)
-    flash(f"{added} grant{'s' if added != 1 else ''} added; {run.opened} report{'s' if run.opened != 1 else ''} "
-          "opened for started periods.", "success")
+    places = [f"{n} new {what if n == 1 else many}" for n, what, many in (
+        (len(run.organizations), "organization", "organizations"), (len(run.communities), "community", "communities")) if n]
+    flash(f"{added} grant{'s' if added != 1 else ''} added{' with ' + ' and '.join(places) if places else ''}; "
+          f"{run.opened} report{'s' if run.opened != 1 else ''} opened for started periods.", "success")
     return redirect(url_for("awards.grant_list"))
 
 

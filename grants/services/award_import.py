@@ -8,9 +8,16 @@ of one transaction: the rows' errors are collected, and the preview is exactly w
 would do, because it is the same run, rolled back. Confirming runs it again and saves every row or
 none. Rows are read from the first sheet named "Grants" (or the first sheet), under a heading row
 whose headings are those of the template (`COLUMNS`), in any order.
+
+A new program year's cohort brings grantees and places the system has never seen: the optional
+sheets "New organizations" and "New communities" add them in the same run, before the grants (so
+a grant row may name them), each row with the rules of its own Add page
+(`awards.save_organization`, `awards.save_community`). Everything the workbook adds goes in
+together, or nothing does.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -18,7 +25,7 @@ from sqlalchemy import func, select
 
 from grants.errors import DomainError, ValidationFailed
 from grants.extensions import db
-from grants.models import GRANT_STATUSES, Community, Grant, Organization, Program, User
+from grants.models import COMMUNITY_TYPES, GRANT_STATUSES, Community, Grant, Organization, Program, User
 from grants.services import awards, notifications, upload
 from reporting.workbooks.writer import Book
 
@@ -38,10 +45,45 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("Award amount", "award_amount", "Dollars, like 600000"),
     ("Status", "status", "active (the default), suspended or closed"),
 )
-HEADINGS = {heading.lower(): key for heading, key, _ in COLUMNS}
 LABELS = {key: heading for heading, key, _ in COLUMNS}
 REQUIRED_HEADINGS = ("Award number", "Program code", "Organization EIN", "Community", "Community state",
                      "Start date", "End date", "Award amount")
+ORGANIZATION_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("Legal name", "legal_name", "As registered in SAM.gov"),
+    ("EIN", "ein", "Like 12-3456789"),
+    ("UEI", "uei", "The 12-character Unique Entity ID from SAM.gov"),
+    ("Street address", "address", "Optional"),
+    ("City", "city", "Optional"),
+    ("State", "state", "Two letters, like OH"),
+    ("ZIP code", "zip_code", "Optional: 5 digits, or ZIP+4"),
+)
+COMMUNITY_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("Community", "name", 'Its name, like "Lucas County, OH"'),
+    ("State", "state", "Two letters, like OH (its HHS region follows)"),
+    ("Type", "community_type", ", ".join(COMMUNITY_TYPES)),
+)
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    """One sheet a workbook of grants may have: its name, its columns and the headings it needs."""
+
+    name: str
+    columns: tuple[tuple[str, str, str], ...]
+    required: tuple[str, ...]
+
+    @property
+    def headings(self) -> dict[str, str]:
+        return {heading.lower(): key for heading, key, _ in self.columns}
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {key: heading for heading, key, _ in self.columns}
+
+
+GRANTS = SheetSpec(SHEET, COLUMNS, REQUIRED_HEADINGS)
+NEW_ORGANIZATIONS = SheetSpec("New organizations", ORGANIZATION_COLUMNS, ("Legal name", "EIN", "UEI", "State"))
+NEW_COMMUNITIES = SheetSpec("New communities", COMMUNITY_COLUMNS, ("Community", "State", "Type"))
 
 
 class ImportRejected(DomainError):
@@ -51,18 +93,24 @@ class ImportRejected(DomainError):
 @dataclass
 class ImportRow:
     number: int  # the row's number in the sheet, as Excel shows it
-    award_number: str
+    label: str  # what names the row: the award number, the organization's or the community's name
     errors: dict[str, list[str]] = field(default_factory=dict)  # column heading -> messages
     opened: int = 0  # reports opened for started periods
 
 
 @dataclass
 class ImportRun:
-    rows: list[ImportRow]
+    rows: list[ImportRow]  # the grants
+    organizations: list[ImportRow] = field(default_factory=list)
+    communities: list[ImportRow] = field(default_factory=list)
 
     @property
     def failed(self) -> list[ImportRow]:
-        return [row for row in self.rows if row.errors]
+        return [row for row in (*self.organizations, *self.communities, *self.rows) if row.errors]
+
+    @property
+    def total(self) -> int:
+        return len(self.organizations) + len(self.communities) + len(self.rows)
 
     @property
     def opened(self) -> int:
@@ -86,6 +134,13 @@ def write_template(stream) -> None:
     sheet.finish(header_row=0, widths=widths, filter_rows=None)
     for col in (7, 8):  # after finish, which sets the widths: typed dates show as dates
         sheet.ws.set_column(col, col, widths[col], book.formats["date"])
+    for spec, widths in ((NEW_ORGANIZATIONS, (40, 14, 16, 30, 18, 8, 12)), (NEW_COMMUNITIES, (36, 10, 14))):
+        new = book.sheet(spec.name)
+        new.header([heading for heading, _, _ in spec.columns], ["text"] * len(spec.columns))
+        new.row([hint for _, _, hint in spec.columns], "wrap", height=45)
+        if spec is NEW_COMMUNITIES:
+            new.ws.data_validation(2, 2, MAX_ROWS, 2, {"validate": "list", "source": list(COMMUNITY_TYPES)})
+        new.finish(header_row=0, widths=widths, filter_rows=None)
     references = (
         ("Programs", ("Code", "Name"), db.session.execute(select(Program.code, Program.name).order_by(Program.code))),
         ("Organizations", ("EIN", "Legal name", "State"), db.session.execute(
@@ -107,27 +162,49 @@ def write_template(stream) -> None:
 
 # --- reading the rows ---------------------------------------------------------------------------
 
-def _rows(data: bytes, filename: str) -> list[tuple[int, dict[str, object]]]:
+def _sheets(data: bytes, filename: str) -> dict[str, dict[tuple[int, int], object]]:
     upload.check_container(data, filename)
     sheets = upload.read_sheets(data, max_rows=MAX_ROWS + 2, what="a list of grants")
     if not sheets:
         raise ImportRejected("This workbook has no sheet.")
-    name = next((n for n in sheets if n.strip().lower() == SHEET.lower()), next(iter(sheets)))
+    return sheets
+
+
+def _find(sheets: dict, spec: SheetSpec) -> str | None:
+    """The sheet of `spec`: by name; the grants' may be the first sheet that is not one of the others."""
+    found = next((n for n in sheets if n.strip().lower() == spec.name.lower()), None)
+    if found is None and spec is GRANTS:
+        others = {NEW_ORGANIZATIONS.name.lower(), NEW_COMMUNITIES.name.lower()}
+        found = next((n for n in sheets if n.strip().lower() not in others), None)
+    return found
+
+
+def _rows(sheets: dict, spec: SheetSpec) -> list[tuple[int, dict[str, object]]]:
+    """The filled rows of `spec`'s sheet (the template's hint row skipped); a sheet other than the
+    grants' may be absent or empty."""
+    name = _find(sheets, spec)
+    if name is None:
+        if spec is GRANTS:
+            raise ImportRejected("This workbook has no Grants sheet. Download the template and fill in its Grants sheet.")
+        return []
     cells = sheets[name]
     header = {c: str(v).strip().lower() for (r, c), v in cells.items() if r == 0}
-    columns = {c: HEADINGS[h] for c, h in header.items() if h in HEADINGS}
-    missing = [h for h in REQUIRED_HEADINGS if HEADINGS[h.lower()] not in columns.values()]
-    if missing:
-        raise ImportRejected(f"The sheet '{name}' has no column {', '.join(repr(h) for h in missing)} in its first "
-                             "row. Download the template and fill in its Grants sheet.")
+    headings = spec.headings
+    columns = {c: headings[h] for c, h in header.items() if h in headings}
     by_row: dict[int, dict[str, object]] = {}
     for (r, c), value in cells.items():
         if r == 0 or c not in columns:
             continue
         by_row.setdefault(r, {})[columns[c]] = value
-    hint_row = {key: hint for heading, key, hint in COLUMNS}
+    hint_row = {key: hint for heading, key, hint in spec.columns}
     rows = [(r + 1, values) for r, values in sorted(by_row.items())
             if not (r == 1 and all(str(values.get(k, "")) == hint_row[k] for k in values))]  # the template's hints
+    if not rows and spec is not GRANTS:
+        return []
+    missing = [h for h in spec.required if headings[h.lower()] not in columns.values()]
+    if missing:
+        raise ImportRejected(f"The sheet '{name}' has no column {', '.join(repr(h) for h in missing)} in its first "
+                             f"row. Download the template and fill in its {spec.name} sheet.")
     if not rows:
         raise ImportRejected(f"The sheet '{name}' has no grant under its headings.")
     return rows
@@ -165,13 +242,14 @@ def _resolve(values: dict[str, object], errors: dict[str, list[str]]) -> dict[st
     ein = text.get("organization_id", "")
     data["organization_id"] = db.session.scalar(select(Organization.id).where(Organization.ein == ein)) if ein else None
     if ein and data["organization_id"] is None:
-        errors[LABELS["organization_id"]] = [f"No organization has EIN {ein}. Add it on the Organizations page first."]
+        errors[LABELS["organization_id"]] = [f"No organization has EIN {ein}. Add it on the Organizations page, or "
+                                             "in this workbook's New organizations sheet."]
     community, state = text.get("community_id", ""), text.get("community_state", "").upper()
     data["community_id"] = db.session.scalar(select(Community.id).where(
         func.lower(Community.name) == community.lower(), Community.state == state)) if community else None
     if community and data["community_id"] is None:
         errors[LABELS["community_id"]] = [f"There is no community {community} in {state or '(no state)'}. "
-                                          "Add it on the Communities page first."]
+                                          "Add it on the Communities page, or in this workbook's New communities sheet."]
     email = text.get("officer_id", "").lower()
     data["officer_id"] = db.session.scalar(select(User.id).where(func.lower(User.email) == email)) if email else None
     if email and data["officer_id"] is None:
@@ -179,31 +257,58 @@ def _resolve(values: dict[str, object], errors: dict[str, list[str]]) -> dict[st
     return data
 
 
+def _save_row(row: ImportRow, spec: SheetSpec, save: Callable[[], object], errors: dict[str, list[str]]) -> object:
+    """Save one row in a savepoint: kept when it is clean, rolled back with its errors by column."""
+    savepoint = db.session.begin_nested()
+    try:
+        saved = save()
+    except ValidationFailed as exc:
+        savepoint.rollback()
+        labels = spec.labels
+        for key, messages in exc.errors.items():
+            # an unknown reference already says so; the service only saw no choice
+            if labels.get(key, key) not in errors:
+                errors[labels.get(key, key)] = list(messages)
+        row.errors = errors
+        return None
+    if errors:  # an unknown officer's email: saved unassigned, which is not what the row says
+        savepoint.rollback()
+        row.errors = errors
+        return None
+    savepoint.commit()
+    return saved
+
+
+def _text_of(values: dict[str, object]) -> dict[str, str]:
+    return {key: upload.cell_text(value) for key, value in values.items()}
+
+
 def _run(data: bytes, filename: str, today: date | None) -> ImportRun:
-    rows = []
-    for number, values in _rows(data, filename):
+    sheets = _sheets(data, filename)
+    grant_rows = _rows(sheets, GRANTS)  # a workbook without grants is refused before anything is tried
+    run = ImportRun([])
+    for number, values in _rows(sheets, NEW_ORGANIZATIONS):
+        text = _text_of(values)
+        text["state"], text["uei"] = text.get("state", "").upper(), text.get("uei", "").upper()
+        row = ImportRow(number, text.get("legal_name", ""))
+        _save_row(row, NEW_ORGANIZATIONS, lambda text=text: awards.save_organization(None, text), {})
+        run.organizations.append(row)
+    for number, values in _rows(sheets, NEW_COMMUNITIES):
+        text = _text_of(values)
+        text["state"], text["community_type"] = text.get("state", "").upper(), text.get("community_type", "").lower()
+        row = ImportRow(number, text.get("name", ""))
+        _save_row(row, NEW_COMMUNITIES, lambda text=text: awards.save_community(None, text), {})
+        run.communities.append(row)
+    for number, values in grant_rows:
         errors: dict[str, list[str]] = {}
         resolved = _resolve(values, errors)
         row = ImportRow(number, str(resolved["award_number"]))
-        savepoint = db.session.begin_nested()
-        try:
-            saved = awards.save_grant(None, resolved, today=today, notify=False)
-        except ValidationFailed as exc:
-            savepoint.rollback()
-            for key, messages in exc.errors.items():
-                # an unknown reference already says so; save_grant only saw no choice
-                if LABELS.get(key, key) not in errors:
-                    errors[LABELS.get(key, key)] = list(messages)
-            row.errors = errors
-        else:
-            if errors:  # an unknown officer's email: saved unassigned, which is not what the row says
-                savepoint.rollback()
-                row.errors = errors
-            else:
-                savepoint.commit()
-                row.award_number, row.opened = saved.grant.award_number, saved.opened
-        rows.append(row)
-    return ImportRun(rows)
+        saved = _save_row(row, GRANTS, lambda resolved=resolved: awards.save_grant(None, resolved, today=today,
+                                                                                     notify=False), errors)
+        if saved is not None:
+            row.label, row.opened = saved.grant.award_number, saved.opened
+        run.rows.append(row)
+    return run
 
 
 def preview(data: bytes, filename: str = "", today: date | None = None) -> ImportRun:
@@ -220,11 +325,11 @@ def apply(data: bytes, today: date | None = None) -> ImportRun:
     run = _run(data, "", today)
     if run.failed:
         db.session.rollback()
-        raise ImportRejected(f"{len(run.failed)} row{'s have' if len(run.failed) != 1 else ' has'} errors, so no grant "
+        raise ImportRejected(f"{len(run.failed)} row{'s have' if len(run.failed) != 1 else ' has'} errors, so nothing "
                              "was added. Fix the workbook and upload it again.")
     assigned: dict[int, list[str]] = {}
     for officer_id, award_number in db.session.execute(select(Grant.officer_id, Grant.award_number).where(
-            Grant.award_number.in_([row.award_number for row in run.rows]), Grant.officer_id.is_not(None))):
+            Grant.award_number.in_([row.label for row in run.rows]), Grant.officer_id.is_not(None))):
         assigned.setdefault(officer_id, []).append(award_number)
     notifications.notify_imported(assigned)
     return run
