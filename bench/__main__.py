@@ -368,6 +368,11 @@ NOTES = """
     index of report_value ordered by dimension took the program x community totals from 12.6 to
     9.7 ms and changed nothing else, not worth a migration; a shorter thread switch interval
     (`sys.setswitchinterval` 1 ms or 0.2 ms instead of 5 ms) changed nothing (91 to 95 ms).
+    The figures of this note so far are from the earlier Xeon machine. On the AMD EPYC machine of
+    the 2026-12-02 afternoon runs (bare writer 0.49 s), timed apart by a script: the reads 89 ms, registering the
+    suppression's cells and relations 19 ms, solving it 8 ms; the reads' ten statements alone,
+    spread over three connections longest first with no Python work on their rows, 60 ms. So even
+    perfect scheduling of the reads would leave the export near 1.25x here, not under it.
 - The pandas comparison writes only the Detail sheet and does no suppression; the export writes
   every sheet, with charts.
 - The deadline scan's outbox is a directory on the same disk as the databases: creating a file
