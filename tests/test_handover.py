@@ -126,8 +126,8 @@ def test_a_page_older_than_the_officers_grants_moves_nothing(app, world, admin, 
     ("to_officer_id", "grantee", "Choose the active program officer who takes over"),
     ("to_officer_id", "inactive", "Choose the active program officer who takes over"),
     ("to_officer_id", "99999999999999999999", "Choose the active program officer who takes over"),
-    ("program_id", "other", "grants to move"),
-    ("program_id", "x", "grants to move"),
+    ("program_id", "other", "Choose which of"),
+    ("program_id", "x", "Choose which of"),
 ])
 def test_bad_choices_move_nothing_and_are_named_beside_their_field(app, world, admin, portfolio, field, value, message):
     inactive = UserFactory(role="program_officer", active=False)

@@ -116,14 +116,14 @@ def grant_edit(grant_id: int):
 @roles_required(*ADMIN)
 def grant_delete(grant_id: int):
     grant = awards.get_grant(grant_id)
-    return _delete(grant, "grant", f"Grant {grant.award_number}", url_for("awards.grant_edit", grant_id=grant.id),
+    return _delete(grant, f"Grant {grant.award_number}", url_for("awards.grant_edit", grant_id=grant.id),
                    url_for("awards.grant_list"))
 
 
-def _delete(record, what: str, label: str, page: str, after: str):
+def _delete(record, label: str, page: str, after: str):
     """Delete a record from its edit page (grants.services.removal); a refusal goes back to the page."""
     try:
-        removal.delete_record(record, request.form.get("lock_version"), what)
+        removal.delete_record(record, request.form.get("lock_version"))
     except (ValidationFailed, StaleEdit) as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -245,7 +245,7 @@ def organization_edit(organization_id: int):
 @roles_required(*ADMIN)
 def organization_delete(organization_id: int):
     organization = awards.get_organization(organization_id)
-    return _delete(organization, "organization", organization.legal_name,
+    return _delete(organization, organization.legal_name,
                    url_for("awards.organization_edit", organization_id=organization.id), url_for("awards.organization_list"))
 
 
@@ -291,7 +291,7 @@ def community_edit(community_id: int):
 @roles_required(*ADMIN)
 def community_delete(community_id: int):
     community = awards.get_community(community_id)
-    return _delete(community, "community", f"{community.name} ({community.state})",
+    return _delete(community, f"{community.name} ({community.state})",
                    url_for("awards.community_edit", community_id=community.id), url_for("awards.community_list"))
 
 

@@ -45,7 +45,6 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("Award amount", "award_amount", "Dollars, like 600000"),
     ("Status", "status", "active (the default), suspended or closed"),
 )
-LABELS = {key: heading for heading, key, _ in COLUMNS}
 REQUIRED_HEADINGS = ("Award number", "Program code", "Organization EIN", "Community", "Community state",
                      "Start date", "End date", "Award amount")
 ORGANIZATION_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -84,6 +83,10 @@ class SheetSpec:
 GRANTS = SheetSpec(SHEET, COLUMNS, REQUIRED_HEADINGS)
 NEW_ORGANIZATIONS = SheetSpec("New organizations", ORGANIZATION_COLUMNS, ("Legal name", "EIN", "UEI", "State"))
 NEW_COMMUNITIES = SheetSpec("New communities", COMMUNITY_COLUMNS, ("Community", "State", "Type"))
+LABELS = GRANTS.labels
+# Fields a sheet may type in any case, as the Add pages' choices send them.
+NEW_ORGANIZATION_CASES = {"state": str.upper, "uei": str.upper}
+NEW_COMMUNITY_CASES = {"state": str.upper, "community_type": str.lower}
 
 
 class ImportRejected(DomainError):
@@ -287,18 +290,15 @@ def _run(data: bytes, filename: str, today: date | None) -> ImportRun:
     sheets = _sheets(data, filename)
     grant_rows = _rows(sheets, GRANTS)  # a workbook without grants is refused before anything is tried
     run = ImportRun([])
-    for number, values in _rows(sheets, NEW_ORGANIZATIONS):
-        text = _text_of(values)
-        text["state"], text["uei"] = text.get("state", "").upper(), text.get("uei", "").upper()
-        row = ImportRow(number, text.get("legal_name", ""))
-        _save_row(row, NEW_ORGANIZATIONS, lambda text=text: awards.save_organization(None, text), {})
-        run.organizations.append(row)
-    for number, values in _rows(sheets, NEW_COMMUNITIES):
-        text = _text_of(values)
-        text["state"], text["community_type"] = text.get("state", "").upper(), text.get("community_type", "").lower()
-        row = ImportRow(number, text.get("name", ""))
-        _save_row(row, NEW_COMMUNITIES, lambda text=text: awards.save_community(None, text), {})
-        run.communities.append(row)
+    for spec, cases, save, added in ((NEW_ORGANIZATIONS, NEW_ORGANIZATION_CASES, awards.save_organization,
+                                      run.organizations),
+                                     (NEW_COMMUNITIES, NEW_COMMUNITY_CASES, awards.save_community, run.communities)):
+        for number, values in _rows(sheets, spec):
+            text = _text_of(values)
+            text.update({key: case(text.get(key, "")) for key, case in cases.items()})
+            row = ImportRow(number, text.get(spec.columns[0][1], ""))  # its first column names it
+            _save_row(row, spec, lambda save=save, text=text: save(None, text), {})
+            added.append(row)
     for number, values in grant_rows:
         errors: dict[str, list[str]] = {}
         resolved = _resolve(values, errors)

@@ -8,8 +8,9 @@ changed: they decide what else an officer sees, not whose grants these are.
 
 One transaction: every chosen grant moves, or none does. The page lists the officer's grants as
 they were when it was drawn (`fingerprint`); when they changed meanwhile (someone assigned or moved
-a grant), nothing moves and the page asks again with the new figures. Each grant's change goes into the audit trail like a
-change made on its own page, and each officer is told once, in the app, of all the grants.
+a grant), nothing moves and the page asks again with the new figures. Each grant's change goes
+into the audit trail like a change made on its own page, and each officer is told once, in the
+app, of all the grants.
 """
 from __future__ import annotations
 
@@ -83,15 +84,15 @@ def hand_over(officer: User, data: Mapping, actor_id: int | None) -> HandedOver:
     """Move the officer's grants (data["program_id"]: one program's, or ALL_PROGRAMS) to
     data["to_officer_id"]. data["expected"] is the `fingerprint` of the grants the admin's page listed."""
     errors: dict[str, list[str]] = {}
-    load = {row.program_id: row for row in officer_load(officer)}
+    programs = set(db.session.scalars(select(Grant.program_id).where(Grant.officer_id == officer.id).distinct()))
     program_id = data.get("program_id")
-    if program_id != ALL_PROGRAMS and not (is_row_id(program_id) and program_id in load):
+    if program_id != ALL_PROGRAMS and not (is_row_id(program_id) and program_id in programs):
         errors["program_id"] = [f"Choose which of {officer.name}'s grants to move."]
     to_id = data.get("to_officer_id")
     receivers = dict(receiver_choices(officer))
     if not (is_row_id(to_id) and to_id in receivers):
         errors["to_officer_id"] = [f"Choose the active program officer who takes over {officer.name}'s grants."]
-    if not load:
+    if not programs:
         errors["program_id"] = [f"{officer.name} has no grants to move."]
     if errors:
         raise ValidationFailed("No grant was moved. Fix the problems listed.", errors)

@@ -233,7 +233,12 @@ def notify_about_report(report: Report, to: str, what: str, body: str, actor_id:
             User.organization_id == grant.organization_id, User.active.is_(True), User.role.in_(GRANTEE_ROLES))))
         link = report_path(report.id)
     subject = f"{what}: {grant.award_number}, {report.period_label}"
-    rows = [_message_row(uid, subject, body, link) for uid in recipients if uid != actor_id]
+    _insert_messages([_message_row(uid, subject, body, link) for uid in recipients], actor_id)
+
+
+def _insert_messages(rows: list[dict], actor_id: int | None = None) -> None:
+    """Write in-app messages (`_message_row`s) in one statement; none to the actor, who knows."""
+    rows = [row for row in rows if row["user_id"] != actor_id]
     if rows:
         db.session.execute(_MESSAGE_INSERT, rows)
 
@@ -254,9 +259,7 @@ def notify_assignment(grant, previous_officer_id: int | None, actor_id: int | No
         now = f"{grant.officer.name}'s" if grant.officer else "unassigned"
         rows.append(_message_row(previous_officer_id, f"No longer assigned to you: {grant.award_number}",
                                  f"{what} is now {now}.", link))
-    rows = [row for row in rows if row["user_id"] != actor_id]
-    if rows:
-        db.session.execute(_MESSAGE_INSERT, rows)
+    _insert_messages(rows, actor_id)
 
 
 def notify_imported(assigned: dict[int, list[str]]) -> None:
@@ -266,8 +269,7 @@ def notify_imported(assigned: dict[int, list[str]]) -> None:
                          f"You are now the program officer of {', '.join(sorted(awards))}: you review their reports "
                          "and decide their extension requests.", link)
             for officer_id, awards in sorted(assigned.items())]
-    if rows:
-        db.session.execute(_MESSAGE_INSERT, rows)
+    _insert_messages(rows)
 
 
 LISTED_AWARDS = 25  # award numbers named in a handover message; the rest are counted
@@ -287,9 +289,7 @@ def notify_handover(awards: list[str], previous, receiver, actor_id: int | None)
             _message_row(previous.id, f"{n} handed over to {receiver.name}",
                          f"{listed} {'are' if len(awards) != 1 else 'is'} now {receiver.name}'s: their reports, "
                          "extension requests and reminders go to them.", link)]
-    rows = [row for row in rows if row["user_id"] != actor_id]
-    if rows:
-        db.session.execute(_MESSAGE_INSERT, rows)
+    _insert_messages(rows, actor_id)
 
 
 def add_user_messages(messages: list[tuple[int, Rendered, int]]) -> None:

@@ -31,6 +31,7 @@ from grants.models import (
 from grants.services.awards import check_lock
 
 REPORT_HISTORY = (ReportVersion, ReportTransition, Remark, ExtensionRequest, NotificationLedger)
+WHAT = {Organization: "organization", Community: "community", Grant: "grant"}  # as a refusal names it
 
 
 def _count(model, *where) -> int:
@@ -71,9 +72,9 @@ def _worked_on(grant: Grant) -> bool:
         or False
 
 
-def delete_record(record, expected_lock, what: str) -> None:
+def delete_record(record, expected_lock) -> None:
     """Delete `record` (see the module's note) or raise ValidationFailed saying why it stays."""
-    check_lock(record, expected_lock, what)
+    check_lock(record, expected_lock, WHAT[type(record)])
     reason = why_kept(record)
     if reason:
         raise ValidationFailed(reason, {})
