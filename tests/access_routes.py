@@ -45,6 +45,10 @@ MATRIX: dict[str, tuple[str, str, dict]] = {
     "auth.logout": ("POST", "/logout", PUBLIC),
     "auth.profile": ("GET", "/profile", EVERYONE),
     "auth.password": ("GET", "/profile/password", EVERYONE),
+    "auth.password_forgot": ("GET", "/password/forgot", row(anon=OK, editor=302, certifier=302, other=302, officer=302,
+                                                            officer_b=302, leader=302, admin=302)),
+    "auth.password_reset": ("GET", "/password/reset/not-a-real-token", row(
+        anon=400, editor=400, certifier=400, other=400, officer=400, officer_b=400, leader=400, admin=400)),
     "reports.report_list": ("GET", "/reports", row(editor=OK, certifier=OK, other=OK)),
     "reports.grant_view": ("GET", "/grants/{grant}", READ_REPORT),
     "reports.report_view": ("GET", "/reports/{report}", READ_REPORT),

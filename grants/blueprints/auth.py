@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from forms.auth import LoginForm, PasswordChangeForm, ProfileForm
+from forms import add_service_errors
+from forms.auth import LoginForm, PasswordChangeForm, PasswordForgotForm, PasswordResetForm, ProfileForm
 from grants import audit, security
-from grants.errors import Throttled
+from grants.errors import Throttled, ValidationFailed
 from grants.extensions import db
+from grants.services import password_reset as resets
 
 bp = Blueprint("auth", __name__)
 
@@ -88,3 +90,49 @@ def password():
             flash("Your password is changed. Every other session was signed out.", "success")
             return redirect(url_for("main.home"))
     return render_template("auth/password.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def password_forgot():
+    """Ask for a link to choose a new password (grants.services.password_reset). A signed-in
+    user changes it with the current one instead."""
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.password"))
+    form = PasswordForgotForm()
+    if form.validate_on_submit():
+        try:
+            resets.request_link(form.email.data, security.client_ip())
+        except Throttled as exc:
+            db.session.rollback()
+            return render_template("auth/password_forgot.html", form=form, error=exc.message), 429
+        except ValidationFailed as exc:
+            db.session.rollback()
+            add_service_errors(form, exc.errors)
+        else:
+            db.session.commit()
+            return render_template("auth/password_link_sent.html", email=form.email.data.strip(),
+                                   minutes=current_app.config["PASSWORD_RESET_LINK_MINUTES"])
+    return render_template("auth/password_forgot.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def password_reset(token: str):
+    """Choose a new password from an emailed link; signed-in or not, the link decides whose."""
+    user = resets.user_for_token(token)
+    if user is None:
+        return render_template("auth/password_link_invalid.html"), 400
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        try:
+            resets.reset_password(user, form.new_password.data)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            add_service_errors(form, exc.errors)
+        else:
+            if current_user.is_authenticated and current_user.id == user.id:
+                security.end_session()  # its session was revoked with the others: clear the cookie too
+            db.session.commit()
+            flash("Your password is changed, and every session of your account was signed out. "
+                  "Sign in with your new password.", "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/password_reset.html", form=form, user=user), 400 if form.errors else 200

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from grants.extensions import db
 from grants.models import ExtensionRequest, Grant, MeasureDefinition, NotificationLedger, Report, User
+from grants.services import password_reset
 from tests.access_routes import EMAILS, MATRIX, OK
 from tests.e2e.conftest import axe_check, screenshot, sign_in
 
@@ -101,15 +102,26 @@ def test_every_page_for_every_role_is_accessible_and_valid_html(new_page, live_s
 
     # The HTML checker reads what the server sent (page.content() is the browser's repaired copy).
     anon = new_page()
-    for path in ("/login", "/this-page-does-not-exist"):
+    with live_server.app.app_context():  # a password reset link, as the emailed one
+        reset = f"/password/reset/{password_reset.make_token(db.session.scalar(select(User).where(User.email == EMAILS['editor'])))}"
+        db.session.remove()
+    for path in ("/login", "/password/forgot", reset, "/password/reset/not-a-real-token", "/this-page-does-not-exist"):
         response = anon.goto(path)
         axe_check(anon)
-        saved.append(_save(tmp_path, "anon", path, response.text()))
-    anon.goto("/login")
-    html = _submit_first_form(anon, "Sign in")
-    assert anon.locator(".usa-error-message, .usa-alert--error").count() > 0, "no error shown on /login"
+        saved.append(_save(tmp_path, "anon", path.replace(reset, "/password/reset/valid"), response.text()))
+    for path, button in (("/login", "Sign in"), ("/password/forgot", "Email me a link"), (reset, "Set new password")):
+        anon.goto(path)
+        html = _submit_first_form(anon, button)
+        assert anon.locator(".usa-error-message, .usa-alert--error").count() > 0, f"no error shown on {path}"
+        axe_check(anon)
+        saved.append(_save(tmp_path, "anon", path.replace(reset, "/password/reset/valid") + "-error", html))
+    anon.goto("/password/forgot")
+    anon.get_by_label("Email address").fill(EMAILS["other"])
+    with anon.expect_response(lambda r: r.request.method == "POST") as posted:
+        anon.get_by_role("button", name="Email me a link").click()
+    assert "Check your email" in posted.value.text()
     axe_check(anon)
-    saved.append(_save(tmp_path, "anon", "/login-error", html))
+    saved.append(_save(tmp_path, "anon", "/password/forgot-sent", posted.value.text()))
 
     for actor, template in _pages():
         page = page_for(actor)
