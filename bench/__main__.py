@@ -373,6 +373,19 @@ NOTES = """
     suppression's cells and relations 19 ms, solving it 8 ms; the reads' ten statements alone,
     spread over three connections longest first with no Python work on their rows, 60 ms. So even
     perfect scheduling of the reads would leave the export near 1.25x here, not under it.
+  - (2026-12-02 evening, same machine, measured apart) where the 1.30x goes: the export spends
+    110 ms before its first cell (reads 80 ms on three connections, 117 ms one after the other;
+    the suppression 25 ms) and 33 ms more than the bare writer in the writing (the Detail rows
+    14 ms, the other sheets 15 ms, charts and formats at close 9 ms). Python runs one thread at
+    a time, so only the database's share of the reads can run beside anything, and on two cores
+    it already does. Tried again and not kept: the other measures' reads (everything the
+    suppression does not need) moved to run while the Detail sheet is written, each statement's
+    rows coming back as one JSON document so the reading thread needs Python once: the reads
+    before the first cell went from 111 to 86 ms, but their Python work and the merge moved
+    into the writing (the Detail sheet 9 ms slower, the other sheets 9 ms), and the export took
+    631 ms against 634; one materialized scan of the year's counted values feeding every grouped
+    table in one statement: 60 ms against 42 ms for the separate statements (their cost is the
+    GROUP BY sorts, not the scans); `PRAGMA temp_store=MEMORY`: slower.
 - The pandas comparison writes only the Detail sheet and does no suppression; the export writes
   every sheet, with charts.
 - The deadline scan's outbox is a directory on the same disk as the databases: creating a file
