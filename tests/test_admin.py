@@ -1,7 +1,9 @@
 """User administration: the list, creating accounts, deactivation and forced password resets."""
 from __future__ import annotations
 
+import email
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -83,17 +85,39 @@ def test_admin_cannot_deactivate_their_own_account(app, world, admin):
     assert admin.active
 
 
-def test_forced_reset_revokes_sessions_and_requires_a_new_password(app, world, admin):
+def test_forced_reset_revokes_sessions_stops_the_password_and_emails_a_link(app, world, admin):
     victim = client_for(app, world.officer)
-    assert client_for(app, admin).post(f"/admin/users/{world.officer.id}/reset-password").status_code == 302
+    response = client_for(app, admin).post(f"/admin/users/{world.officer.id}/reset-password", follow_redirects=True)
+    assert f"A link to choose a new one was emailed to {world.officer.email}" in response.get_data(as_text=True)
     db.session.expire_all()
-    assert world.officer.must_change_password
     open_sessions = db.session.scalars(select(UserSession).where(UserSession.user_id == world.officer.id,
                                                                  UserSession.revoked_at.is_(None))).all()
     assert open_sessions == []
     assert victim.get("/portfolio").status_code == 302
-    again = app.test_client().post("/login", data={"email": world.officer.email, "password": PASSWORD})
-    assert again.location.endswith("/profile/password")
+    # whoever knew the old password (a thief too) can no longer sign in with it
+    refused = app.test_client().post("/login", data={"email": world.officer.email, "password": PASSWORD})
+    assert refused.status_code == 400
+    [eml] = Path(app.config["OUTBOX_DIR"]).glob("*.eml")
+    message = email.message_from_bytes(eml.read_bytes())
+    assert message["To"] == world.officer.email
+    text = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    assert "An administrator reset the password" in text
+    link = re.search(r"http://localhost(/password/reset/\S+)", text).group(1)
+    chosen = app.test_client().post(link, data={"new_password": "the officer's new passphrase",
+                                                "confirm_password": "the officer's new passphrase"})
+    assert chosen.status_code == 302
+    login(app.test_client(), world.officer.email, "the officer's new passphrase")
+    db.session.expire_all()
+    assert not world.officer.must_change_password
+
+
+def test_forced_reset_says_so_when_the_link_could_not_be_sent(app, world, admin, monkeypatch):
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(app.config, "SMTP_PORT", 9)  # nothing listens: the connection is refused
+    response = client_for(app, admin).post(f"/admin/users/{world.officer.id}/reset-password", follow_redirects=True)
+    assert "could not be sent" in response.get_data(as_text=True)
+    refused = app.test_client().post("/login", data={"email": world.officer.email, "password": PASSWORD})
+    assert refused.status_code == 400  # the reset itself happened
 
 
 def test_unknown_user_id_is_404(app, world, admin):

@@ -11,7 +11,7 @@ from grants.blueprints.editing import args_without_page, paged
 from grants.errors import ValidationFailed
 from grants.extensions import db
 from grants.security import roles_required
-from grants.services import audit_search, users
+from grants.services import audit_search, password_reset, users
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 ADMIN = ("admin",)
@@ -74,7 +74,13 @@ def user_force_reset(user_id: int):
     if ConfirmForm().validate_on_submit():
         users.force_password_reset(user)
         db.session.commit()
-        flash(f"{user.name} is signed out everywhere and must choose a new password at the next sign-in.", "success")
+        if password_reset.send_link(user, forced=True):
+            flash(f"{user.name} is signed out everywhere and their password no longer works. A link to choose a new "
+                  f"one was emailed to {user.email}.", "success")
+        else:
+            flash(f"{user.name} is signed out everywhere and their password no longer works, but the email with a link "
+                  "to choose a new one could not be sent. Ask them to use \"Forgot your password?\" on the sign-in "
+                  "page.", "warning")
     return redirect(request.referrer or url_for("admin.user_list"))
 
 

@@ -11,6 +11,8 @@
   voids that link and every other link sent before (as does any other password change).
 - The link's address comes from BASE_URL, never from the request's Host header, so a forged
   request cannot make the email point somewhere else.
+- An administrator's forced reset (`grants.services.users.force_password_reset`) makes the old
+  password stop working and sends the same link, saying an administrator reset it.
 - Asking is throttled per address and per IP address over LOGIN_THROTTLE_MINUTES, counted from
   the audit trail, where every request is recorded.
 - The new password follows the rules of `grants.security.password_problem`; setting it ends
@@ -80,8 +82,9 @@ def _check_throttle(email: str, ip: str) -> None:
 def request_link(email: str, ip: str) -> None:
     """Record the request and, when an active account uses `email`, email it a link.
 
-    Raises ValidationFailed for what cannot be an address, and Throttled; otherwise says nothing about whether a message went (see the module
-    docstring). A failure to send is logged and not shown, for the same reason.
+    Raises ValidationFailed for what cannot be an address, and Throttled; otherwise says nothing
+    about whether a message went (see the module docstring). A failure to send is logged and not
+    shown, for the same reason.
     """
     email = (email or "").strip().lower()
     if not EMAIL_PATTERN.fullmatch(email):
@@ -89,19 +92,27 @@ def request_link(email: str, ip: str) -> None:
     _check_throttle(email, ip)
     audit.record(REQUESTED, changes={"email": email}, label=email)
     user = db.session.scalar(select(User).where(func.lower(User.email) == email, User.active.is_(True)))
-    if user is None:
-        return
+    if user is not None:
+        send_link(user)
+
+
+def send_link(user: User, *, forced: bool = False) -> bool:
+    """Email `user` a link to choose a new password; False (and logged) when it could not be sent.
+    `forced`: an administrator reset the password (the message says so)."""
     minutes = current_app.config["PASSWORD_RESET_LINK_MINUTES"]
     token = make_token(user)
     path = app_path("auth.password_reset", f"/password/reset/{token}", token=token)
     rendered = render_mail("password_reset", "Choose a new password for Grant Performance Reporting", path,
-                           "A link to choose a new password was sent.", user=user, minutes=minutes,
-                           footer="You receive this because someone asked to reset the password of this account.")
+                           "A link to choose a new password was sent.", user=user, minutes=minutes, forced=forced,
+                           footer="You receive this because an administrator reset the password of this account."
+                           if forced else "You receive this because someone asked to reset the password of this account.")
     try:
         with open_mailer() as mailer:
             mailer.send(build_message(user.email, rendered.subject, rendered.text, rendered.html))
-    except Exception:  # noqa: BLE001 - logged for the administrators; the page says the same either way
+    except Exception:  # noqa: BLE001 - logged for the administrators; the caller says what it may
         log.exception("could not send the password reset link to user %s", user.id)
+        return False
+    return True
 
 
 def reset_password(user: User, new_password: str) -> None:

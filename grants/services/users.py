@@ -89,7 +89,10 @@ def set_active(user: User, active: bool, actor: User) -> None:
 
 
 def force_password_reset(user: User) -> None:
-    """The user must choose a new password at next sign-in; current sessions end now."""
+    """The password stops working (replaced by a random one nobody knows: whoever knew the old
+    one, a thief included, can no longer sign in with it) and every session ends now. The caller
+    then emails the owner a link to choose a new one (`password_reset.send_link`)."""
+    user.password_hash = security.hash_password(security.new_token())
     user.must_change_password = True
     security.revoke_all_sessions(user)
     audit.record("admin.password_reset_forced", user)
