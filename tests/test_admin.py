@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import email
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from grants.extensions import db
-from grants.models import User, UserSession
+from grants.models import User, UserSession, utcnow
 from tests.conftest import login
 from tests.factories import PASSWORD
 from tests.test_review import client_for, world_in_may
@@ -37,19 +39,49 @@ def test_only_admins_manage_users(app, world):
     assert world.editor.active
 
 
-def test_admin_creates_a_grantee_who_must_change_the_temporary_password(app, world, admin):
+def _emailed(app, to: str):
+    """(subject, plain text, link path) of the one message in the outbox to `to`."""
+    [message] = [m for m in map(email.message_from_bytes, (p.read_bytes() for p in Path(app.config["OUTBOX_DIR"]).glob("*.eml")))
+                 if m["To"] == to]
+    text = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    return message["Subject"], text, re.search(r"http://localhost(/password/reset/\S+)", text).group(1)
+
+
+def test_admin_creates_a_grantee_who_is_emailed_a_link_to_choose_a_password(app, world, admin):
     client = client_for(app, admin)
     response = client.post("/admin/users/new", data={
         "email": "New.Person@Example.test", "name": "New Person", "role": "grantee_editor",
         "organization_id": str(world.certifier.organization_id), "title": "", "phone": ""})
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    password = re.search(r"Temporary password: <code>(\S+)</code> ", html).group(1)
-    assert password not in client.get("/admin/users").get_data(as_text=True)
+    assert "We emailed new.person@example.test a link to choose their password" in html and "72 hours" in html
+    assert "<code>" not in html  # no password is shown to the administrator
     user = db.session.scalar(select(User).where(User.email == "new.person@example.test"))
-    assert user.must_change_password and user.organization_id == world.certifier.organization_id
-    signed_in = app.test_client().post("/login", data={"email": "new.person@example.test", "password": password})
-    assert signed_in.status_code == 302 and signed_in.location.endswith("/profile/password")
+    assert user.organization_id == world.certifier.organization_id
+    subject, text, link = _emailed(app, "new.person@example.test")
+    assert "choose your password" in subject and "An administrator created a Grant Performance Reporting account" in text
+    page = app.test_client().get(link).get_data(as_text=True)
+    assert "Choose your password" in page and "Welcome, New Person" in page
+    with time_machine.travel(utcnow() + timedelta(hours=73)):
+        assert app.test_client().get(link).status_code == 400  # an invitation works for 72 hours
+    chosen = app.test_client().post(link, data={"new_password": "my own passphrase at last",
+                                                "confirm_password": "my own passphrase at last"})
+    assert chosen.status_code == 302
+    signed_in = login(app.test_client(), "new.person@example.test", "my own passphrase at last")
+    assert signed_in.get("/profile").status_code == 200
+    db.session.expire_all()
+    assert not user.must_change_password
+
+
+def test_an_account_whose_invitation_could_not_be_sent_says_what_to_do(app, world, admin, monkeypatch):
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(app.config, "SMTP_PORT", 9)  # nothing listens: the connection is refused
+    response = client_for(app, admin).post("/admin/users/new", data={
+        "email": "unlucky@example.test", "name": "Un Lucky", "role": "leadership", "organization_id": "0",
+        "title": "", "phone": ""})
+    assert response.status_code == 200
+    assert "could not be sent" in response.get_data(as_text=True) and "Forgot your password?" in response.get_data(as_text=True)
+    assert db.session.scalar(select(User).where(User.email == "unlucky@example.test")) is not None
 
 
 @pytest.mark.parametrize("data, field_error", [
@@ -97,12 +129,8 @@ def test_forced_reset_revokes_sessions_stops_the_password_and_emails_a_link(app,
     # whoever knew the old password (a thief too) can no longer sign in with it
     refused = app.test_client().post("/login", data={"email": world.officer.email, "password": PASSWORD})
     assert refused.status_code == 400
-    [eml] = Path(app.config["OUTBOX_DIR"]).glob("*.eml")
-    message = email.message_from_bytes(eml.read_bytes())
-    assert message["To"] == world.officer.email
-    text = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    _, text, link = _emailed(app, world.officer.email)
     assert "An administrator reset the password" in text
-    link = re.search(r"http://localhost(/password/reset/\S+)", text).group(1)
     chosen = app.test_client().post(link, data={"new_password": "the officer's new passphrase",
                                                 "confirm_password": "the officer's new passphrase"})
     assert chosen.status_code == 302

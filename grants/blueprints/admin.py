@@ -40,16 +40,16 @@ def user_create():
     form.organization_id.choices = [(0, "None (federal staff)")] + users.organization_choices()
     if form.validate_on_submit():
         try:
-            user, password = users.create_user(form.email.data, form.name.data, form.role.data,
-                                               form.organization_id.data or None, form.title.data or "",
-                                               form.phone.data or "")
+            user = users.create_user(form.email.data, form.name.data, form.role.data,
+                                     form.organization_id.data or None, form.title.data or "", form.phone.data or "")
         except ValidationFailed as exc:
             db.session.rollback()
             add_service_errors(form, exc.errors)
         else:
             db.session.commit()
-            # Shown in this answer only: a secret never goes into the (readable) session cookie.
-            return render_template("admin/user_created.html", user=user, password=password)
+            sent = password_reset.send_link(user, "invited")
+            return render_template("admin/user_created.html", user=user, sent=sent,
+                                   validity=password_reset.validity("invited"))
     status = 400 if form.errors else 200
     return render_template("admin/user_new.html", form=form), status
 
@@ -74,7 +74,7 @@ def user_force_reset(user_id: int):
     if ConfirmForm().validate_on_submit():
         users.force_password_reset(user)
         db.session.commit()
-        if password_reset.send_link(user, forced=True):
+        if password_reset.send_link(user, "forced"):
             flash(f"{user.name} is signed out everywhere and their password no longer works. A link to choose a new "
                   f"one was emailed to {user.email}.", "success")
         else:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from forms import add_service_errors
@@ -111,16 +111,17 @@ def password_forgot():
         else:
             db.session.commit()
             return render_template("auth/password_link_sent.html", email=form.email.data.strip(),
-                                   minutes=current_app.config["PASSWORD_RESET_LINK_MINUTES"])
+                                   validity=resets.validity("asked"))
     return render_template("auth/password_forgot.html", form=form), 400 if form.errors else 200
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 def password_reset(token: str):
     """Choose a new password from an emailed link; signed-in or not, the link decides whose."""
-    user = resets.user_for_token(token)
-    if user is None:
+    found = resets.read_token(token)
+    if found is None:
         return render_template("auth/password_link_invalid.html"), 400
+    user, reason = found
     form = PasswordResetForm()
     if form.validate_on_submit():
         try:
@@ -132,7 +133,9 @@ def password_reset(token: str):
             if current_user.is_authenticated and current_user.id == user.id:
                 security.end_session()  # its session was revoked with the others: clear the cookie too
             db.session.commit()
-            flash("Your password is changed, and every session of your account was signed out. "
+            flash("Your password is set. Sign in with it." if reason == "invited" else
+                  "Your password is changed, and every session of your account was signed out. "
                   "Sign in with your new password.", "success")
             return redirect(url_for("auth.login"))
-    return render_template("auth/password_reset.html", form=form, user=user), 400 if form.errors else 200
+    return render_template("auth/password_reset.html", form=form, user=user, invited=reason == "invited"), \
+        400 if form.errors else 200

@@ -13,6 +13,9 @@
   request cannot make the email point somewhere else.
 - An administrator's forced reset (`grants.services.users.force_password_reset`) makes the old
   password stop working and sends the same link, saying an administrator reset it.
+- A new account (`grants.services.users.create_user`) has no password anyone knows: its owner is
+  emailed an invitation, the same kind of link, working for PASSWORD_INVITE_LINK_HOURS. When
+  it has expired, "Forgot your password?" sends a fresh one.
 - Asking is throttled per address and per IP address over LOGIN_THROTTLE_MINUTES, counted from
   the audit trail, where every request is recorded.
 - The new password follows the rules of `grants.security.password_problem`; setting it ends
@@ -50,22 +53,43 @@ def _fingerprint(user: User) -> str:
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:20]
 
 
-def make_token(user: User) -> str:
-    return _serializer().dumps({"u": user.id, "p": _fingerprint(user)})
+# Why a link was sent -> (the subject of its message, the footer's reason).
+REASONS = {
+    "asked": ("Choose a new password for Grant Performance Reporting",
+              "You receive this because someone asked to reset the password of this account."),
+    "forced": ("Choose a new password for Grant Performance Reporting",
+               "You receive this because an administrator reset the password of this account."),
+    "invited": ("Your Grant Performance Reporting account: choose your password",
+                "You receive this because an administrator created this account for you."),
+}
 
 
-def user_for_token(token: str) -> User | None:
-    """The active account a link is for, or None when the link is forged, expired or used."""
+def link_minutes(reason: str) -> int:
+    """How long a link sent for `reason` works."""
+    cfg = current_app.config
+    return cfg["PASSWORD_INVITE_LINK_HOURS"] * 60 if reason == "invited" else cfg["PASSWORD_RESET_LINK_MINUTES"]
+
+
+def make_token(user: User, reason: str = "asked") -> str:
+    return _serializer().dumps({"u": user.id, "p": _fingerprint(user), "r": reason})
+
+
+def read_token(token: str) -> tuple[User, str] | None:
+    """(the active account a link is for, why it was sent), or None when the link is forged,
+    expired or used."""
     try:
-        data = _serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_LINK_MINUTES"] * 60)
-    except BadSignature:  # SignatureExpired is a BadSignature
+        data, signed_at = _serializer().loads(token, return_timestamp=True)
+    except BadSignature:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int) or data.get("r", "asked") not in REASONS:
+        return None
+    reason = data.get("r", "asked")
+    if utcnow() - signed_at > timedelta(minutes=link_minutes(reason)):
         return None
     user = db.session.get(User, data["u"])
     if user is None or not user.active or data.get("p") != _fingerprint(user):
         return None
-    return user
+    return user, reason
 
 
 def _check_throttle(email: str, ip: str) -> None:
@@ -93,19 +117,17 @@ def request_link(email: str, ip: str) -> None:
     audit.record(REQUESTED, changes={"email": email}, label=email)
     user = db.session.scalar(select(User).where(func.lower(User.email) == email, User.active.is_(True)))
     if user is not None:
-        send_link(user)
+        send_link(user, "asked")
 
 
-def send_link(user: User, *, forced: bool = False) -> bool:
-    """Email `user` a link to choose a new password; False (and logged) when it could not be sent.
-    `forced`: an administrator reset the password (the message says so)."""
-    minutes = current_app.config["PASSWORD_RESET_LINK_MINUTES"]
-    token = make_token(user)
+def send_link(user: User, reason: str = "asked") -> bool:
+    """Email `user` a link to choose a password, saying why (REASONS); False (and logged) when it
+    could not be sent."""
+    token = make_token(user, reason)
     path = app_path("auth.password_reset", f"/password/reset/{token}", token=token)
-    rendered = render_mail("password_reset", "Choose a new password for Grant Performance Reporting", path,
-                           "A link to choose a new password was sent.", user=user, minutes=minutes, forced=forced,
-                           footer="You receive this because an administrator reset the password of this account."
-                           if forced else "You receive this because someone asked to reset the password of this account.")
+    subject, footer = REASONS[reason]
+    rendered = render_mail("password_reset", subject, path, "A link to choose a password was sent.", user=user,
+                           reason=reason, validity=validity(reason), footer=footer)
     try:
         with open_mailer() as mailer:
             mailer.send(build_message(user.email, rendered.subject, rendered.text, rendered.html))
@@ -113,6 +135,12 @@ def send_link(user: User, *, forced: bool = False) -> bool:
         log.exception("could not send the password reset link to user %s", user.id)
         return False
     return True
+
+
+def validity(reason: str) -> str:
+    """'60 minutes', '72 hours': how long a link works, in words."""
+    minutes = link_minutes(reason)
+    return f"{minutes // 60} hours" if minutes % 60 == 0 and minutes >= 120 else f"{minutes} minutes"
 
 
 def reset_password(user: User, new_password: str) -> None:

@@ -1,14 +1,14 @@
 """User administration: create accounts, deactivate and reactivate them, force a password reset,
 and say which programs a program officer works in.
 
-Admins manage accounts, never report content. A new account gets a random temporary password
-that must be changed at first sign-in; deactivating an account or forcing a reset ends every
-session of the user at once.
+Admins manage accounts, never report content. A new account has no password anyone knows: its
+owner is emailed an invitation to choose one (grants.services.password_reset), so no password
+is ever shown to an administrator. Deactivating an account or forcing a reset ends every session
+of the user at once.
 """
 from __future__ import annotations
 
 import re
-import secrets
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
@@ -46,8 +46,9 @@ def get_user(user_id: int) -> User:
 
 
 def create_user(email: str, name: str, role: str, organization_id: int | None, title: str = "",
-                phone: str = "") -> tuple[User, str]:
-    """A new account and its temporary password (shown once to the admin)."""
+                phone: str = "") -> User:
+    """A new account, with an unusable password until its owner chooses one from the invitation
+    the caller sends (`password_reset.send_link(user, "invited")`)."""
     errors: dict[str, list[str]] = {}
     email = (email or "").strip().lower()
     if not EMAIL_PATTERN.fullmatch(email):
@@ -68,14 +69,17 @@ def create_user(email: str, name: str, role: str, organization_id: int | None, t
     phone, _ = clean_text(phone, "a phone number", required=False, max_length=40)
     if errors:
         raise ValidationFailed("The account was not created. Fix the problems listed.", errors)
-    password = secrets.token_urlsafe(12)
     user = User(email=email, name=name, role=role, organization_id=organization_id if role in GRANTEE_ROLES else None,
-                title=title, phone=phone, password_hash=security.hash_password(password), active=True,
-                must_change_password=True)
+                title=title, phone=phone, password_hash=_unusable_password(), active=True, must_change_password=True)
     db.session.add(user)
     db.session.flush()
     audit.record("admin.user_created", user, {"role": role})
-    return user, password
+    return user
+
+
+def _unusable_password() -> str:
+    """The hash of a random secret nobody is told: no password signs in until one is chosen."""
+    return security.hash_password(security.new_token())
 
 
 def set_active(user: User, active: bool, actor: User) -> None:
@@ -92,7 +96,7 @@ def force_password_reset(user: User) -> None:
     """The password stops working (replaced by a random one nobody knows: whoever knew the old
     one, a thief included, can no longer sign in with it) and every session ends now. The caller
     then emails the owner a link to choose a new one (`password_reset.send_link`)."""
-    user.password_hash = security.hash_password(security.new_token())
+    user.password_hash = _unusable_password()
     user.must_change_password = True
     security.revoke_all_sessions(user)
     audit.record("admin.password_reset_forced", user)
