@@ -103,6 +103,8 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(30))
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # True from an invitation or a forced reset until the owner chooses a password from the
+    # emailed link (the password meanwhile is a random one nobody knows).
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     calendar_token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
