@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from grants.extensions import db
@@ -120,6 +121,7 @@ def test_every_page_for_every_role_is_accessible_and_valid_html(new_page, live_s
     with anon.expect_response(lambda r: r.request.method == "POST") as posted:
         anon.get_by_role("button", name="Email me a link").click()
     assert "Check your email" in posted.value.text()
+    expect(anon.get_by_role("heading", name="Check your email")).to_be_visible()  # the answer is on screen
     axe_check(anon)
     saved.append(_save(tmp_path, "anon", "/password/forgot-sent", posted.value.text()))
 
