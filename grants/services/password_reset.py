@@ -2,9 +2,10 @@
 
 - Asking for a link: anyone may ask for an email address. The answer is the same whether or
   not an account uses it, so the page cannot be used to find out who has an account (only the
-  time it takes differs, by the sending of the message). An active
-  account gets an email with a link; a deactivated one gets nothing (an administrator must
-  reactivate it first).
+  time it takes differs, by the sending of the message). An active account gets an email with
+  a link; a deactivated one gets nothing (an administrator must reactivate it first).
+- The token is signed, not encrypted: it shows the account's id and the fingerprint, which is
+  of the whole salted hash and so tells nothing about the password.
 - The link carries a token signed with SECRET_KEY (itsdangerous, a salt of its own): the
   account's id and a fingerprint of the password hash it had when the link was made. It works
   for PASSWORD_RESET_LINK_MINUTES, and only once: choosing a password changes the hash, which
