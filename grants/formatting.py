@@ -21,6 +21,11 @@ def fmt_number(value, value_type: str = "count") -> str:
     return f"{int(value):,}" if value == value.to_integral_value() else f"{value:,.1f}"
 
 
+def plural(n: int, one: str, many: str) -> str:
+    """'1 grant', '1,029 grants': a count and the words that go with it."""
+    return f"{n:,} {one if n == 1 else many}"
+
+
 def fmt_date(value: date | None) -> str:
     if value is None:
         return "—"

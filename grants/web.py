@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from grants.errors import DomainError, Forbidden, InvalidTransition, NotFound, StaleEdit, Throttled, ValidationFailed
 from grants.extensions import db
-from grants.formatting import fmt_date, fmt_datetime, fmt_number, fmt_recorded
+from grants.formatting import fmt_date, fmt_datetime, fmt_number, fmt_recorded, plural
 from grants.periods import DUE_SOON_DAYS, FINAL_DUE_DAYS, INTERIM_DUE_DAYS, TIMELINESS_LABELS
 from grants.security import ROLE_LABELS
 
@@ -73,6 +73,7 @@ def init_app(app: Flask) -> None:
         ALLOWED_FROM=ALLOWED_FROM, REMINDER_KIND_LABELS=notifications.KIND_LABELS, REMINDER_STATUS_LABELS=notifications.STATUS_LABELS,
         # the calendar's numbers, for page text that states them (grants.periods decides them)
         INTERIM_DUE_DAYS=INTERIM_DUE_DAYS, FINAL_DUE_DAYS=FINAL_DUE_DAYS, DUE_SOON_DAYS=DUE_SOON_DAYS,
+        plural=plural,
     )
 
     @app.context_processor

@@ -27,6 +27,7 @@ from grants import web
 from grants.blueprints.editing import args_without_page, edit_page, paged, save_form
 from grants.errors import StaleEdit, ValidationFailed
 from grants.extensions import db
+from grants.formatting import plural
 from grants.security import roles_required
 from grants.services import award_import, awards, handover, removal, upload, users
 
@@ -195,7 +196,7 @@ def grant_import_confirm():
     db.session.commit()
     _forget_import()
     added = len(run.rows)
-    places = [f"{n} new {what if n == 1 else many}" for n, what, many in (
+    places = [plural(n, f"new {one}", f"new {many}") for n, one, many in (
         (len(run.organizations), "organization", "organizations"), (len(run.communities), "community", "communities")) if n]
     flash(f"{added} grant{'s' if added != 1 else ''} added{' with ' + ' and '.join(places) if places else ''}; "
           f"{run.opened} report{'s' if run.opened != 1 else ''} opened for started periods.", "success")
@@ -333,8 +334,7 @@ def officer_handover(user_id: int):
             "program_id": form.program_id.data, "to_officer_id": form.to_officer_id.data,
             "expected": form.expected.data}, current_user.id))
         if result is not None:
-            n = len(result.moved)
-            flash(f"{n:,} grant{'s' if n != 1 else ''} moved from {officer.name} to {result.to.name}. "
+            flash(f"{plural(len(result.moved), 'grant', 'grants')} moved from {officer.name} to {result.to.name}. "
                   "Both were told in the app.", "success")
             return redirect(url_for("awards.officer_handover", user_id=officer.id))
     load = handover.officer_load(officer)

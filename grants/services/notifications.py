@@ -18,7 +18,7 @@ from werkzeug.routing import BuildError
 
 from grants.errors import NotFound
 from grants.extensions import db, insert_ignoring_conflicts
-from grants.formatting import fmt_date
+from grants.formatting import fmt_date, plural
 from grants.models import (
     GRANTEE_ROLES,
     Grant,
@@ -278,7 +278,7 @@ LISTED_AWARDS = 25  # award numbers named in a handover message; the rest are co
 def notify_handover(awards: list[str], previous, receiver, actor_id: int | None) -> None:
     """One in-app message to each officer of a handover (grants.services.handover): the receiver
     hears which grants are now theirs, the previous officer where theirs went. Not to the actor."""
-    n = f"{len(awards):,} grant{'s' if len(awards) != 1 else ''}"
+    n = plural(len(awards), "grant", "grants")
     ordered = sorted(awards)
     listed = ", ".join(ordered[:LISTED_AWARDS]) + (
         f" and {len(ordered) - LISTED_AWARDS:,} more" if len(ordered) > LISTED_AWARDS else "")

@@ -16,6 +16,7 @@ from sqlalchemy import exists, func, or_, select
 
 from grants.errors import ValidationFailed
 from grants.extensions import db
+from grants.formatting import plural
 from grants.models import (
     Community,
     ExtensionRequest,
@@ -38,24 +39,20 @@ def _count(model, *where) -> int:
     return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
-def _plural(n: int, one: str, many: str) -> str:
-    return f"{n:,} {one if n == 1 else many}"
-
-
 def why_kept(record) -> str | None:
     """Why `record` cannot be deleted, in a sentence for its page; None when it can."""
     if isinstance(record, Organization):
         grants, accounts = _count(Grant, Grant.organization_id == record.id), _count(User, User.organization_id == record.id)
         if grants or accounts:
-            held = " and ".join(p for p in (grants and _plural(grants, "grant", "grants"),
-                                            accounts and _plural(accounts, "staff account", "staff accounts")) if p)
+            held = " and ".join(p for p in (grants and plural(grants, "grant", "grants"),
+                                            accounts and plural(accounts, "staff account", "staff accounts")) if p)
             return (f"It cannot be deleted: {held} belong{'s' if grants + accounts == 1 else ''} to it. "
                     "Deactivate the accounts of an organization that has left; its grants stay on record.")
         return None
     if isinstance(record, Community):
         grants = _count(Grant, Grant.community_id == record.id)
         if grants:
-            return (f"It cannot be deleted: {_plural(grants, 'grant serves', 'grants serve')} it. "
+            return (f"It cannot be deleted: {plural(grants, 'grant serves', 'grants serve')} it. "
                     "Move them to another community first.")
         return None
     if isinstance(record, Grant):
