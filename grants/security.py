@@ -53,20 +53,26 @@ def client_ip() -> str:
     return (request.remote_addr or "")[:64] if request else ""
 
 
+def throttle(counted, at, per_account, per_ip, limits: tuple[int, int], message: str,
+             now: datetime | None = None) -> None:
+    """Raise Throttled(message) when, within the last LOGIN_THROTTLE_MINUTES, the rows of `counted`
+    (a count statement) timed by `at` that match `per_account`, or those that match `per_ip`
+    (None: not counted), reach their limit (per account, per address)."""
+    since = (now or utcnow()) - timedelta(minutes=current_app.config["LOGIN_THROTTLE_MINUTES"])
+    recent = counted.where(at >= since)
+    by_account = db.session.scalar(recent.where(per_account))
+    by_ip = db.session.scalar(recent.where(per_ip)) if per_ip is not None else 0
+    if by_account >= limits[0] or by_ip >= limits[1]:
+        raise Throttled(message)
+
+
 def check_throttle(email: str, ip: str, now: datetime | None = None) -> None:
     """Refuse a sign-in attempt when the account or the address failed too often recently."""
     cfg = current_app.config
-    now = now or utcnow()
-    since = now - timedelta(minutes=cfg["LOGIN_THROTTLE_MINUTES"])
-    failures = select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.success.is_(False), LoginAttempt.at >= since
-    )
-    by_account = db.session.scalar(failures.where(LoginAttempt.email == email))
-    by_ip = db.session.scalar(failures.where(LoginAttempt.ip == ip))
-    if by_account >= cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"] or by_ip >= cfg["LOGIN_MAX_FAILURES_PER_IP"]:
-        raise Throttled(
-            f"Too many failed sign-in attempts. Wait {cfg['LOGIN_THROTTLE_MINUTES']} minutes and try again."
-        )
+    throttle(select(func.count()).select_from(LoginAttempt).where(LoginAttempt.success.is_(False)), LoginAttempt.at,
+             LoginAttempt.email == email, LoginAttempt.ip == ip,
+             (cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"], cfg["LOGIN_MAX_FAILURES_PER_IP"]),
+             f"Too many failed sign-in attempts. Wait {cfg['LOGIN_THROTTLE_MINUTES']} minutes and try again.", now)
 
 
 def authenticate(email: str, password: str, ip: str) -> User | None:
