@@ -74,6 +74,31 @@ def test_workbook_has_the_dashboards_numbers(demo, tmp_path):
         assert [b.id for b in ws.row_breaks.brk] == [first_chart_row]
 
 
+def test_printed_pages_say_where_they_come_from_and_cut_no_text(demo, tmp_path):
+    params = RollupParams(fiscal_year=default_fiscal_year())
+    book = _export(tmp_path, params)
+    for name in SHEETS:  # each page: what the workbook is, its sheet, its page number, when it was made
+        ws = book[name]
+        assert ws.oddHeader.left.text.startswith(f"Performance roll-up: FY{params.fiscal_year}, Whole fiscal year")
+        assert ws.oddHeader.right.text == "&B&A" and ws.oddFooter.right.text == "Page &P of &N"
+        assert re.fullmatch(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d Eastern", ws.oddFooter.left.text)
+    for name, label in (("By HHS region", "All regions"), ("By state", "All states")):
+        assert book[name].column_dimensions["A"].width >= len(label) + 1  # the bold "all" row is not cut
+    summary = book["Summary by program"]
+    rows = list(summary.iter_rows(min_row=1))
+    measures = [r for r in rows if isinstance(r[0].value, str) and "-" in r[0].value and r[-1].value]
+    assert summary.column_dimensions["A"].width > max(len(r[0].value) for r in measures)
+    how = [r for r in measures if len(r[-1].value) > summary.column_dimensions[r[-1].column_letter].width]
+    assert how  # the weighted means' explanations are longer than their column: they wrap, in tall enough rows
+    for r in how:
+        assert r[-1].alignment.wrap_text
+        width = summary.column_dimensions[r[-1].column_letter].width
+        assert summary.row_dimensions[r[0].row].height >= 15 * len(textwrap.wrap(r[-1].value, int(width)))
+    community = book["By community"]
+    region = [c.column_letter for c in community[2] if c.value == "HHS region"][0]
+    assert {community[f"{region}{r}"].alignment.horizontal for r in range(3, 6)} == {"center"}
+
+
 def test_numbers_are_numbers_and_text_is_text(demo, tmp_path):
     book = _export(tmp_path, RollupParams(fiscal_year=default_fiscal_year(), program="YCCR"))
     detail = book["Detail"]
@@ -152,3 +177,14 @@ def test_libreoffice_opens_the_workbook_and_prints_it(demo, tmp_path):
     assert run.returncode == 0, run.stderr
     pdf = (tmp_path / "r.pdf").read_bytes()
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") + pdf.count(b"/Type/Page") >= 6
+
+
+def test_an_ampersand_in_a_running_head_is_printed_not_read_as_a_code(tmp_path):
+    book = writer.Book(str(tmp_path / "amp.xlsx"), running_head="Youth & Families &P", running_foot="x" * 300)
+    sheet = book.sheet("Data")
+    sheet.row(["a"])
+    sheet.finish(header_row=None, widths=(10,))
+    book.close()
+    ws = openpyxl.load_workbook(tmp_path / "amp.xlsx")["Data"]
+    assert ws.oddHeader.left.text == "Youth && Families &&P"  # Excel prints "Youth & Families &P"
+    assert ws.oddFooter.left.text == "x" * writer.PAGE_TEXT_CHARS  # within Excel's 255 characters

@@ -26,6 +26,8 @@ from reporting.workbooks.writer import LINE_HEIGHT, Book, Sheet
 COUNT_HEADERS = ("Grants", "Reports expected", "Submitted", "On time", "Completeness", "On-time rate")
 COUNT_KINDS = ("int", "int", "int", "int", "rate", "rate")
 CHART_ROWS = 16  # rows kept free under a 300-pixel chart
+SUMMARY_LABEL_WIDTH = 58  # characters: the Summary's figure labels and how each is combined wrap in these
+SUMMARY_HOW_WIDTH = 44
 DETAIL_FIXED = (
     ("Award number", "text", 16), ("Program", "text", 9), ("Organization", "text", 32), ("Community", "text", 28),
     ("State", "text", 6), ("HHS region", "code", 7), ("Fiscal year", "code", 7), ("Period", "text", 7),
@@ -77,7 +79,9 @@ def build_rollup_workbook(params: RollupParams, stream, *, record: bool = False)
     table_specs = [m for m in specs if m.has_total]
     detail_specs = [(m, c) for m in specs for c in m.cells]
     Sheet.reserve("Detail", len(rollup.details) + 1, len(DETAIL_FIXED) + len(detail_specs))
-    book = Book(stream, record=record)
+    book = Book(stream, record=record,
+                running_head="Performance roll-up: " + ", ".join(value for _, value in rollup.params.describe()[:6]),
+                running_foot=f"Generated {_generated(rollup)}")
     _about(book, rollup)
     _summary(book, rollup)
     _places(book, rollup, "By HHS region", table_specs)
@@ -87,6 +91,10 @@ def build_rollup_workbook(params: RollupParams, stream, *, record: bool = False)
     _detail(book, rollup, detail_specs)
     book.close()
     return book
+
+
+def _generated(rollup: Rollup) -> str:
+    return f"{rollup.generated_at.astimezone(EASTERN):%Y-%m-%d %H:%M} Eastern"
 
 
 def _lines(text: str, width: float) -> float:
@@ -119,8 +127,7 @@ def _about(book: Book, rollup: Rollup) -> None:
     sheet = book.sheet("About")
     text_width = 100
     sheet.row(["Performance roll-up workbook"], "title", height=22)
-    generated = rollup.generated_at.astimezone(EASTERN)
-    sheet.row(["Generated", f"{generated:%Y-%m-%d %H:%M} Eastern"], ("bold", "text"))
+    sheet.row(["Generated", _generated(rollup)], ("bold", "text"))
     sheet.skip()
     sheet.row(["Filters"], "bold")
     for label, value in rollup.params.describe():
@@ -155,17 +162,22 @@ def _summary(book: Book, rollup: Rollup) -> None:
     measures_header = sheet.header(["Measure", "Figure", *[c for c, _ in programs], "All programs", "How it is combined"],
                                    ("text", "text", *["int"] * (len(programs) + 1), "text"))
     names = {m.code: m.name for m in rollup.measures}
+    measure_cells = [(spec, cell) for spec in rollup.measures
+                     for cell in (spec.cells[:1] if spec.value_type == "percent" else spec.cells)]
+    # the codes column fits the longest cell key; labels and how-it-is-combined wrap in theirs
+    widths = (max([len("All programs"), *(len(cell.key) + 1 for _, cell in measure_cells)]), SUMMARY_LABEL_WIDTH,
+              *[13] * (len(programs) + 1), SUMMARY_HOW_WIDTH)
     clients_row = None
-    for spec in rollup.measures:
-        kind = _measure_kind(spec)
-        for cell in (spec.cells[:1] if spec.value_type == "percent" else spec.cells):
-            r = sheet.row(
-                [cell.key, cell_label(spec, cell),
-                 *[_figure(rollup, ("program", code), agg, spec, cell.key) for code, agg in programs],
-                 _figure(rollup, ("total",), rollup.total, spec, cell.key), aggregation_label(spec, names)],
-                ("text", "text", *[kind] * (len(programs) + 1), "text"))
-            if cell.key == "CLI-01":
-                clients_row = r
+    for spec, cell in measure_cells:
+        label, how = cell_label(spec, cell), aggregation_label(spec, names)
+        height = max(_lines(label, SUMMARY_LABEL_WIDTH), _lines(how, SUMMARY_HOW_WIDTH))
+        r = sheet.row(
+            [cell.key, label, *[_figure(rollup, ("program", code), agg, spec, cell.key) for code, agg in programs],
+             _figure(rollup, ("total",), rollup.total, spec, cell.key), how],
+            ("text", "wrap", *[_measure_kind(spec)] * (len(programs) + 1), "wrap"),
+            height=height if height > LINE_HEIGHT else None)
+        if cell.key == "CLI-01":
+            clients_row = r
     measures_last = sheet.next_row - 1
     name = sheet.name
     if programs:
@@ -176,13 +188,13 @@ def _summary(book: Book, rollup: Rollup) -> None:
         _chart(book, sheet, {"type": "column"}, "Clients served (CLI-01) by program", [
             {"name": "Clients served", "categories": [name, measures_header, 2, measures_header, 1 + len(programs)],
              "values": [name, clients_row, 2, clients_row, 1 + len(programs)]}])
-    sheet.finish(header_row=counts_header, widths=(30, 58, *[13] * (len(programs) + 1), 40), freeze_cols=1,
+    sheet.finish(header_row=counts_header, widths=widths, freeze_cols=1,
                  filter_rows=(measures_header, measures_last), repeat_header=False)
 
 
 PLACES = {  # sheet -> (its leading columns, their kinds and widths, the name of its "all" row)
-    "By HHS region": (("HHS region", "States"), ("code", "text"), (8, 30), "All regions"),
-    "By state": (("State", "HHS region"), ("text", "code"), (8, 8), "All states"),
+    "By HHS region": (("HHS region", "States"), ("code", "text"), (12, 30), "All regions"),
+    "By state": (("State", "HHS region"), ("text", "code"), (11, 8), "All states"),
     "By community": (("Community", "State", "HHS region", "Type"), ("text", "text", "code", "text"), (32, 6, 8, 10),
                      "All communities"),
 }

@@ -32,11 +32,16 @@ FORMATS: dict[str, dict] = {
     "header": {"bold": True, "text_wrap": True, "valign": "bottom", "bottom": 1, "bg_color": "#DFE1E2"},
     "header_num": {"bold": True, "text_wrap": True, "valign": "bottom", "align": "right", "bottom": 1,
                    "bg_color": "#DFE1E2"},
-    "int": {"num_format": "#,##0"},
-    "code": {"num_format": "0"},  # whole numbers that are names, not amounts: a year, a region, a version
-    "number": {"num_format": "#,##0.0"},
-    "currency": {"num_format": "$#,##0.00"},
-    "rate": {"num_format": "0.0%"},
+    "header_code": {"bold": True, "text_wrap": True, "valign": "bottom", "align": "center", "bottom": 1,
+                    "bg_color": "#DFE1E2"},
+    # numbers sit at the top of a row like the text beside them (a wrapped label makes a row taller)
+    "int": {"num_format": "#,##0", "valign": "top"},
+    # whole numbers that are names, not amounts (a year, a region, a version): centred, so a region
+    # number does not run into the text of the next column
+    "code": {"num_format": "0", "valign": "top", "align": "center"},
+    "number": {"num_format": "#,##0.0", "valign": "top"},
+    "currency": {"num_format": "$#,##0.00", "valign": "top"},
+    "rate": {"num_format": "0.0%", "valign": "top"},
     "date": {"num_format": "yyyy-mm-dd"},
     "datetime": {"num_format": "yyyy-mm-dd hh:mm"},
     "total_text": {"bold": True, "top": 1},
@@ -46,11 +51,13 @@ FORMATS: dict[str, dict] = {
     "total_rate": {"bold": True, "top": 1, "num_format": "0.0%"},
 }
 NUMERIC_KINDS = {"int", "code", "number", "currency", "rate", "total_int", "total_number", "total_currency", "total_rate"}
-TEXT_KINDS = ("text", "bold", "wrap", "title", "header", "header_num", "total_text")
+TEXT_KINDS = ("text", "bold", "wrap", "title", "header", "header_num", "header_code", "total_text")
+HEADER_KINDS = {k: "header_code" if k == "code" else "header_num" for k in NUMERIC_KINDS}  # heading over a column
 HEADER_HEIGHT = 48  # points: three lines of a wrapped column heading
 LINE_HEIGHT = 15
 MAX_ROW_HEIGHT = 409  # points: Excel's limit
 PAGE_WIDTH_CHARS = 220  # wider sheets print across pages instead of shrinking to one page width
+PAGE_TEXT_CHARS = 100  # of a printed page's header or footer text (Excel allows 255 with its codes)
 
 
 class WorkbookTooLarge(ValueError):
@@ -66,10 +73,18 @@ def excel_date(value: date) -> datetime:
     return datetime(value.year, value.month, value.day)
 
 
+def page_text(text: str) -> str:
+    """Text for a printed page's header or footer, where "&" starts a code: written "&&"."""
+    return text[:PAGE_TEXT_CHARS].replace("&", "&&")
+
+
 class Book:
     """An xlsxwriter workbook in constant-memory mode with the shared formats."""
 
-    def __init__(self, stream, *, record: bool = False) -> None:
+    def __init__(self, stream, *, record: bool = False, running_head: str = "", running_foot: str = "") -> None:
+        """`running_head` and `running_foot` are printed at the left of every page's header and
+        footer (what the workbook is, when it was made); the sheet's name and "Page 2 of 5" are
+        printed at the right, so a loose printed page still says where it comes from."""
         self.workbook = xlsxwriter.Workbook(stream, {"constant_memory": True, "strings_to_formulas": False,
                                                      "strings_to_urls": False, "strings_to_numbers": False})
         self.formats = {kind: self.workbook.add_format(props) for kind, props in FORMATS.items()}
@@ -78,6 +93,7 @@ class Book:
                                                            "align": "right"}) for kind in NUMERIC_KINDS}
         # When recording, every written row is kept (benchmarks replay them with bare xlsxwriter).
         self.recording: list[tuple[str, int, tuple, tuple]] | None = [] if record else None
+        self.running_head, self.running_foot = running_head, running_foot
 
     def sheet(self, name: str) -> Sheet:
         return Sheet(self, name)
@@ -204,12 +220,12 @@ class Sheet:
         if widths:
             lines = max(len(textwrap.wrap(label, max(1, int(width * 0.9)))) for label, width in zip(labels, widths))
             height = min(MAX_ROW_HEIGHT, max(HEADER_HEIGHT, LINE_HEIGHT * lines + 4))
-        return self.row(labels, ["header_num" if k in NUMERIC_KINDS else "header" for k in kinds], height=height)
+        return self.row(labels, [HEADER_KINDS.get(k, "header") for k in kinds], height=height)
 
     def finish(self, *, header_row: int | None, widths: Sequence[float], freeze_cols: int = 0,
                filter_rows: tuple[int, int] | None = None, landscape: bool = True, repeat_header: bool = True) -> None:
         """Column widths, frozen header (also printed on every page unless repeat_header is False),
-        autofilter, print area and page setup."""
+        autofilter, print area and page setup (with the book's running header and footer)."""
         ws = self.ws
         for i, width in enumerate(widths):
             ws.set_column(i, i, width)
@@ -227,7 +243,12 @@ class Sheet:
         if landscape:
             ws.set_landscape()
         ws.set_paper(1)
-        ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+        ws.set_margins(left=0.4, right=0.4, top=0.75, bottom=0.75)
+        book = self.book
+        head = f"&L{page_text(book.running_head)}" if book.running_head else ""
+        foot = f"&L{page_text(book.running_foot)}" if book.running_foot else ""
+        ws.set_header(f"{head}&R&B&A", {"margin": 0.3})
+        ws.set_footer(f"{foot}&RPage &P of &N", {"margin": 0.3})
         if sum(widths) <= PAGE_WIDTH_CHARS:
             ws.fit_to_pages(1, 0)
         elif freeze_cols:
