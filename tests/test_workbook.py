@@ -84,16 +84,17 @@ def test_printed_pages_say_where_they_come_from_and_cut_no_text(demo, tmp_path):
         assert re.fullmatch(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d Eastern", ws.oddFooter.left.text)
     for name, label in (("By HHS region", "All regions"), ("By state", "All states")):
         assert book[name].column_dimensions["A"].width >= len(label) + 1  # the bold "all" row is not cut
-    summary = book["Summary by program"]
-    rows = list(summary.iter_rows(min_row=1))
-    measures = [r for r in rows if isinstance(r[0].value, str) and "-" in r[0].value and r[-1].value]
-    assert summary.column_dimensions["A"].width > max(len(r[0].value) for r in measures)
-    how = [r for r in measures if len(r[-1].value) > summary.column_dimensions[r[-1].column_letter].width]
-    assert how  # the weighted means' explanations are longer than their column: they wrap, in tall enough rows
-    for r in how:
-        assert r[-1].alignment.wrap_text
-        width = summary.column_dimensions[r[-1].column_letter].width
-        assert summary.row_dimensions[r[0].row].height >= 15 * len(textwrap.wrap(r[-1].value, int(width)))
+    for name in ("Summary by program", "About"):  # the tables of measures, with how each is combined
+        ws = book[name]
+        measures = [r for r in ws.iter_rows(min_row=1) if isinstance(r[0].value, str) and "-" in r[0].value
+                    and r[-1].value]
+        assert ws.column_dimensions["A"].width > max(len(r[0].value) for r in measures)
+        how = [r for r in measures if len(r[-1].value) > ws.column_dimensions[r[-1].column_letter].width]
+        assert how  # the weighted means' explanations are longer than their column: they wrap, in tall rows
+        for r in how:
+            assert r[-1].alignment.wrap_text
+            width = ws.column_dimensions[r[-1].column_letter].width
+            assert ws.row_dimensions[r[0].row].height >= 15 * len(textwrap.wrap(r[-1].value, int(width)))
     community = book["By community"]
     region = [c.column_letter for c in community[2] if c.value == "HHS region"][0]
     assert {community[f"{region}{r}"].alignment.horizontal for r in range(3, 6)} == {"center"}

@@ -93,6 +93,14 @@ def build_rollup_workbook(params: RollupParams, stream, *, record: bool = False)
     return book
 
 
+def _taller(*texts_and_widths) -> float | None:
+    """The height of a row whose wrapped cells are (text, width, text, width...), or None when each
+    fits on one line (the default height)."""
+    pairs = zip(texts_and_widths[::2], texts_and_widths[1::2])
+    height = max(_lines(text, width) for text, width in pairs)
+    return height if height > LINE_HEIGHT else None
+
+
 def _generated(rollup: Rollup) -> str:
     return f"{rollup.generated_at.astimezone(EASTERN):%Y-%m-%d %H:%M} Eastern"
 
@@ -142,9 +150,12 @@ def _about(book: Book, rollup: Rollup) -> None:
     sheet.skip()
     header = sheet.header(["Measure", "Name", "Type", "How it is combined"], ("text",) * 4)
     names = {m.code: m.name for m in rollup.measures}
+    how_width = 60
     for spec in rollup.measures:
-        sheet.row([spec.code, spec.name, spec.value_type, aggregation_label(spec, names)], "text")
-    sheet.finish(header_row=None, widths=(24, text_width, 10, 60), filter_rows=(header, sheet.next_row - 1))
+        how = aggregation_label(spec, names)
+        sheet.row([spec.code, spec.name, spec.value_type, how], ("text", "text", "text", "wrap"),
+                  height=_taller(how, how_width))
+    sheet.finish(header_row=None, widths=(24, text_width, 10, how_width), filter_rows=(header, sheet.next_row - 1))
 
 
 def _summary(book: Book, rollup: Rollup) -> None:
@@ -170,12 +181,11 @@ def _summary(book: Book, rollup: Rollup) -> None:
     clients_row = None
     for spec, cell in measure_cells:
         label, how = cell_label(spec, cell), aggregation_label(spec, names)
-        height = max(_lines(label, SUMMARY_LABEL_WIDTH), _lines(how, SUMMARY_HOW_WIDTH))
         r = sheet.row(
             [cell.key, label, *[_figure(rollup, ("program", code), agg, spec, cell.key) for code, agg in programs],
              _figure(rollup, ("total",), rollup.total, spec, cell.key), how],
             ("text", "wrap", *[_measure_kind(spec)] * (len(programs) + 1), "wrap"),
-            height=height if height > LINE_HEIGHT else None)
+            height=_taller(label, SUMMARY_LABEL_WIDTH, how, SUMMARY_HOW_WIDTH))
         if cell.key == "CLI-01":
             clients_row = r
     measures_last = sheet.next_row - 1
