@@ -144,6 +144,32 @@ def test_workbook_is_prefilled_and_user_text_stays_text(app):
     assert cell.data_type == "s"
 
 
+def test_printed_pages_name_the_report_and_no_text_overlaps(app):
+    user, report = grantee_report("DVHT")
+    long_text = "We met every objective of the award this period. " * 60  # about 3,000 characters
+    report_service.save_draft(report, user, {}, {"narrative_accomplishments": long_text}, {}, None)
+    db.session.commit()
+    wb = load_workbook(io.BytesIO(download(client_for(app, user), report)))
+    grant = report.grant
+    for ws in wb.worksheets:
+        if ws.sheet_state != "visible":
+            continue
+        assert ws.oddHeader.left.text == (f"{grant.award_number} {report.period_label} performance report: "
+                                          f"{grant.organization.legal_name}".replace("&", "&&"))
+        assert ws.oddHeader.right.text == "&B&A" and ws.oddFooter.right.text == "Page &P of &N"
+        assert re.fullmatch(r"Version 1, downloaded \d{4}-\d\d-\d\d \d\d:\d\d Eastern", ws.oddFooter.left.text)
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToHeight == 0  # one page wide
+    plan = plan_of(report)
+    clients = wb["Clients"]
+    helps = [r for r in clients.iter_rows(min_row=4) if r[1].value and r[1].font.i and len(r[1].value) > 60]
+    assert helps  # help texts longer than their column wrap in rows tall enough for their lines
+    for cells in helps:
+        assert clients.row_dimensions[cells[1].row].height >= 30
+    assert clients.print_title_rows == "$3:$3"  # the Code / Measure / Value heading on every page
+    narrative = plan.narratives["narrative_accomplishments"]
+    height = wb[NARRATIVE_SHEET].row_dimensions[narrative.row + 1].height
+    assert height > 120 and height <= 409  # grows with the text, to Excel's limit
+
 def test_only_the_organizations_staff_can_download(app):
     user, report = grantee_report()
     officer = factories.UserFactory(role="program_officer")

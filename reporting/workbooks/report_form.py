@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import BinaryIO
 
@@ -28,7 +29,9 @@ from grants.measures import (
     categories,
     dimension_label,
 )
+from grants.periods import EASTERN
 from grants.validation import COUNT_MAX, parse_value
+from reporting.workbooks.writer import LINE_HEIGHT, MAX_ROW_HEIGHT, page_setup, wrapped_lines
 
 FORMAT_VERSION = "1"
 META_SHEET = "_report"
@@ -42,6 +45,9 @@ VALUE_COL = 2
 FIRST_MEASURE_ROW = 3
 NARRATIVE_COL = 1
 EXCEL_TEXT_MAX = 32_767
+NARRATIVE_LABEL_WIDTH, NARRATIVE_WIDTH = 40, 100  # characters
+ABOUT_TEXT_WIDTH, MEASURE_TEXT_WIDTH = 80, 60
+NARRATIVE_HEIGHT = 120  # points: room to type in, however short the saved text
 
 
 @dataclass(frozen=True)
@@ -145,6 +151,7 @@ class _Formats:
         self.header = wb.add_format({"bold": True, "bottom": 1, "bg_color": "#DFE1E2"})
         self.wrap = wb.add_format({"text_wrap": True, "valign": "top"})
         self.help = wb.add_format({"italic": True, "font_color": "#565C65", "text_wrap": True, "valign": "top"})
+        self.note = wb.add_format({"italic": True, "font_color": "#565C65"})  # one line, across empty cells
         self.check = wb.add_format({"italic": True, "font_color": "#1A4480"})
         inputs = {"locked": False, "bg_color": "#FFF5C2", "border": 1, "border_color": "#A9AEB1"}
         self.input = {
@@ -189,6 +196,22 @@ def _day(value) -> str:
     return f"{value:%B} {value.day}, {value.year}"
 
 
+def _wrapped(ws, row: int, col: int, text: str, cell_format, width: float) -> None:
+    """Text that wraps in its column, in a row tall enough for it (a spreadsheet may not grow the
+    row when the file is opened, and the lines would then overlap the next row's)."""
+    lines = wrapped_lines(text, width)
+    if lines > 1:
+        ws.set_row(row, min(MAX_ROW_HEIGHT, LINE_HEIGHT * lines))
+    ws.write_string(row, col, text, cell_format)
+
+
+def _narrative_height(*texts_and_widths) -> float:
+    """Points for a narrative row: every line of its wrapped texts, at least NARRATIVE_HEIGHT, at
+    most Excel's limit (longer text stays whole in the cell; the page shows what fits)."""
+    lines = max(wrapped_lines(text, width) for text, width in zip(texts_and_widths[::2], texts_and_widths[1::2]))
+    return min(MAX_ROW_HEIGHT, max(NARRATIVE_HEIGHT, LINE_HEIGHT * lines))
+
+
 def write_report_form(stream: BinaryIO, *, report, specs: list[MeasureSpec], raw: dict[str, str],
                       narratives: dict[str, str], version_number: int) -> None:
     """Write the workbook of one report (its specs and the values of `version_number`) to stream."""
@@ -199,13 +222,18 @@ def write_report_form(stream: BinaryIO, *, report, specs: list[MeasureSpec], raw
     wb = xlsxwriter.Workbook(stream, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
                                       "strings_to_urls": False})
     fmt = _Formats(wb)
+    # printed: each page says which report and version it is, and when it was downloaded
+    printed = {"running_head": f"{grant.award_number} {report.period_label} performance report: "
+                               f"{grant.organization.legal_name}",
+               "running_foot": f"Version {version_number or 1}, downloaded "
+                               f"{datetime.now(EASTERN):%Y-%m-%d %H:%M} Eastern"}
     wb.set_properties({"title": f"{grant.award_number} {report.period_label} performance report",
                        "subject": "Grant performance progress report", "comments": "Generated workbook; "
                        "enter values in the yellow cells and upload it on the report's page."})
 
     about = wb.add_worksheet(ABOUT_SHEET)
     about.set_column(0, 0, 28)
-    about.set_column(1, 1, 80)
+    about.set_column(1, 1, ABOUT_TEXT_WIDTH)
     about.write_string(0, 0, "Performance progress report", fmt.title)
     facts = (
         ("Award number", grant.award_number), ("Organization", grant.organization.legal_name),
@@ -216,7 +244,7 @@ def write_report_form(stream: BinaryIO, *, report, specs: list[MeasureSpec], raw
     )
     for index, (label, value) in enumerate(facts):
         about.write_string(2 + index, 0, label, fmt.bold)
-        about.write_string(2 + index, 1, value, fmt.wrap)
+        _wrapped(about, 2 + index, 1, value, fmt.wrap, ABOUT_TEXT_WIDTH)
     instructions = (
         "Enter each value in the yellow cell next to it. Leave a cell blank when you have not entered it yet; "
         "enter 0 when there is none.",
@@ -227,17 +255,18 @@ def write_report_form(stream: BinaryIO, *, report, specs: list[MeasureSpec], raw
         "Upload it only for this report: a workbook for another report or an older version is refused.",
     )
     for index, text in enumerate(instructions):
-        about.write_string(13 + index, 1, text, fmt.wrap)
+        _wrapped(about, 13 + index, 1, text, fmt.wrap, ABOUT_TEXT_WIDTH)
+    page_setup(about, landscape=False, **printed)
     about.protect()
 
     for sheet, rows in plan.sheets:
         ws = wb.add_worksheet(sheet)
         ws.set_column(0, 0, 10)
-        ws.set_column(1, 1, 60)
+        ws.set_column(1, 1, MEASURE_TEXT_WIDTH)
         ws.set_column(2, 2, 18)
         ws.set_column(3, 3, 40)
         ws.write_string(0, 0, f"{sheet}: {grant.award_number}, {report.period_label}", fmt.title)
-        ws.write_string(1, 0, "Enter values in the yellow cells.", fmt.help)
+        ws.write_string(1, 0, "Enter values in the yellow cells.", fmt.note)
         for col, label in enumerate(("Code", "Measure", "Value", "")):
             ws.write_string(2, col, label, fmt.header)
         numbers: dict[str, Decimal | None] = {}
@@ -247,7 +276,7 @@ def write_report_form(stream: BinaryIO, *, report, specs: list[MeasureSpec], raw
                 ws.write_string(r, 0, row.spec.code, fmt.bold)
                 ws.write_string(r, 1, row.text, fmt.bold)
             elif row.kind == "help":
-                ws.write_string(r, 1, row.text, fmt.help)
+                _wrapped(ws, r, 1, row.text, fmt.help, MEASURE_TEXT_WIDTH)
             elif row.kind == "dimension":
                 ws.write_string(r, 1, row.text, fmt.bold)
             elif row.kind == "category":
@@ -263,22 +292,26 @@ def write_report_form(stream: BinaryIO, *, report, specs: list[MeasureSpec], raw
                 numbers[row.cell.key] = _write_value(ws, place, raw.get(row.cell.key, ""), row.spec, award,
                                                      fmt.input[row.spec.value_type])
                 ws.data_validation(place.row, place.col, place.row, place.col, _validation(row.spec, award))
+        ws.repeat_rows(2)
+        page_setup(ws, **printed)
         ws.protect()
 
     ws = wb.add_worksheet(NARRATIVE_SHEET)
-    ws.set_column(0, 0, 40)
-    ws.set_column(NARRATIVE_COL, NARRATIVE_COL, 100)
+    ws.set_column(0, 0, NARRATIVE_LABEL_WIDTH)
+    ws.set_column(NARRATIVE_COL, NARRATIVE_COL, NARRATIVE_WIDTH)
     ws.write_string(0, 0, "Narratives", fmt.title)
     ws.write_string(1, 0, f"Plain text, at most {NARRATIVE_MAX_LENGTH:,} characters each.", fmt.help)
     for name, label, hint in plan.narrative_rows:
         place = plan.narratives[name]
-        ws.set_row(place.row, 120)
+        text = (narratives.get(name) or "")[:EXCEL_TEXT_MAX]
+        ws.set_row(place.row, _narrative_height(f"{label}\n{hint}", NARRATIVE_LABEL_WIDTH, text, NARRATIVE_WIDTH))
         ws.write_string(place.row, 0, f"{label}\n{hint}", fmt.wrap)
-        ws.write_string(place.row, place.col, (narratives.get(name) or "")[:EXCEL_TEXT_MAX], fmt.text_input)
+        ws.write_string(place.row, place.col, text, fmt.text_input)
         ws.data_validation(place.row, place.col, place.row, place.col, {
             "validate": "length", "criteria": "<=", "value": NARRATIVE_MAX_LENGTH, "ignore_blank": True,
             "error_title": "Too long", "error_message": f"Use at most {NARRATIVE_MAX_LENGTH:,} characters.",
         })
+    page_setup(ws, **printed)
     ws.protect()
 
     meta = wb.add_worksheet(META_SHEET)

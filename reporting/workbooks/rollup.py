@@ -6,7 +6,6 @@ filters. Native Excel charts sit on Summary and Timeliness.
 """
 from __future__ import annotations
 
-import math
 from datetime import datetime
 
 from grants.measures import MeasureSpec, cell_label
@@ -21,7 +20,7 @@ from reporting.rollup import (
     build_rollup,
 )
 from reporting.suppression import note
-from reporting.workbooks.writer import LINE_HEIGHT, Book, Sheet
+from reporting.workbooks.writer import LINE_HEIGHT, Book, Sheet, wrapped_lines
 
 COUNT_HEADERS = ("Grants", "Reports expected", "Submitted", "On time", "Completeness", "On-time rate")
 COUNT_KINDS = ("int", "int", "int", "int", "rate", "rate")
@@ -107,7 +106,7 @@ def _generated(rollup: Rollup) -> str:
 
 def _lines(text: str, width: float) -> float:
     """Height in points of `text` wrapped in a column `width` characters wide."""
-    return LINE_HEIGHT * max(1, math.ceil(len(text) / (width * 0.95)))
+    return LINE_HEIGHT * wrapped_lines(text, width)
 
 
 def _chart(book: Book, sheet: Sheet, kind: dict, title: str, series: list[dict], *, percent: bool = False) -> None:

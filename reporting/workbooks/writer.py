@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import math
 import textwrap
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -73,9 +74,34 @@ def excel_date(value: date) -> datetime:
     return datetime(value.year, value.month, value.day)
 
 
+def wrapped_lines(text: str, width: float) -> int:
+    """About how many lines `text` takes wrapped in a column `width` characters wide (each of its
+    own lines at least one). Generous: no spreadsheet grows a row whose height was written, so
+    too few lines would hide text."""
+    return sum(max(1, math.ceil(len(part) / (width * 0.95))) for part in text.split("\n"))
+
+
 def page_text(text: str) -> str:
     """Text for a printed page's header or footer, where "&" starts a code: written "&&"."""
     return text[:PAGE_TEXT_CHARS].replace("&", "&&")
+
+
+def page_setup(ws, *, running_head: str = "", running_foot: str = "", landscape: bool = True,
+               one_page_wide: bool = True) -> None:
+    """How every workbook's sheets print: US Letter, narrow side margins, `running_head` and
+    `running_foot` at the left of each page's header and footer and the sheet's name and "Page 2
+    of 5" at the right (a loose page still says where it comes from), shrunk to one page wide when
+    `one_page_wide` (wider sheets print across pages)."""
+    if landscape:
+        ws.set_landscape()
+    ws.set_paper(1)
+    ws.set_margins(left=0.4, right=0.4, top=0.75, bottom=0.75)
+    head = f"&L{page_text(running_head)}" if running_head else ""
+    foot = f"&L{page_text(running_foot)}" if running_foot else ""
+    ws.set_header(f"{head}&R&B&A", {"margin": 0.3})
+    ws.set_footer(f"{foot}&RPage &P of &N", {"margin": 0.3})
+    if one_page_wide:
+        ws.fit_to_pages(1, 0)
 
 
 class Book:
@@ -240,16 +266,7 @@ class Sheet:
         ws.print_area(0, 0, last_row, last_col)
         if self.page_breaks:
             ws.set_h_pagebreaks(self.page_breaks)
-        if landscape:
-            ws.set_landscape()
-        ws.set_paper(1)
-        ws.set_margins(left=0.4, right=0.4, top=0.75, bottom=0.75)
-        book = self.book
-        head = f"&L{page_text(book.running_head)}" if book.running_head else ""
-        foot = f"&L{page_text(book.running_foot)}" if book.running_foot else ""
-        ws.set_header(f"{head}&R&B&A", {"margin": 0.3})
-        ws.set_footer(f"{foot}&RPage &P of &N", {"margin": 0.3})
-        if sum(widths) <= PAGE_WIDTH_CHARS:
-            ws.fit_to_pages(1, 0)
-        elif freeze_cols:
+        page_setup(ws, running_head=self.book.running_head, running_foot=self.book.running_foot,
+                   landscape=landscape, one_page_wide=sum(widths) <= PAGE_WIDTH_CHARS)
+        if sum(widths) > PAGE_WIDTH_CHARS and freeze_cols:
             ws.repeat_columns(0, freeze_cols - 1)
