@@ -386,6 +386,14 @@ NOTES = """
     631 ms against 634; one materialized scan of the year's counted values feeding every grouped
     table in one statement: 60 ms against 42 ms for the separate statements (their cost is the
     GROUP BY sorts, not the scans); `PRAGMA temp_store=MEMORY`: slower.
+- (2026-12-02, later, same machine, measured apart) the reads and the suppression are CPU-bound:
+  186 ms of CPU in 128 ms of wall time (1.45 of the 2 cores). One after the other they take about
+  179 ms: the Detail read 47 ms (its SQL alone 22 ms: the rest is its rows' types, JSON and
+  people rows), the grouped reads 49 + 25 + 18 ms (their SQL alone 37 + 26 + 19 ms), the
+  suppression 28 ms (registering 19, solving 9), folding the cells 9 ms. Even with the reads
+  spread perfectly over both cores (about 75 ms), the folding and the suppression after them
+  (37 ms) and the writing's own time over the bare writer (about 35 ms: the Detail rows 20, the
+  other sheets 11, the close 4) exceed the 125 ms that 1.25x of the bare writer's 0.50 s allows.
 - The pandas comparison writes only the Detail sheet and does no suppression; the export writes
   every sheet, with charts.
 - The deadline scan's outbox is a directory on the same disk as the databases: creating a file
