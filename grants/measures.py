@@ -242,6 +242,14 @@ def cell_label(spec: MeasureSpec, cell: Cell) -> str:
     return f"{spec.name}, {dimension_label(cell.dimension).lower()}: {category}"
 
 
+def column_heading(spec: MeasureSpec, cell: Cell) -> str:
+    """A cell as a column's heading, short: 'CLI-01 Clients served in the period' for a total,
+    'CLI-01 Age: Minor (under 18)' for a breakdown category (its measure is the total's column)."""
+    if not cell.dimension:
+        return f"{spec.code} {spec.name}"
+    return f"{spec.code} {dimension_label(cell.dimension)}: {dict(categories(cell.dimension))[cell.category]}"
+
+
 def breakdown_key(code: str, dimension: str) -> str:
     """The key of a whole breakdown ('CLI-01.age'), whose sum validation checks against the total."""
     return f"{code}.{dimension}"

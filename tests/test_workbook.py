@@ -95,6 +95,9 @@ def test_printed_pages_say_where_they_come_from_and_cut_no_text(demo, tmp_path):
             assert r[-1].alignment.wrap_text
             width = ws.column_dimensions[r[-1].column_letter].width
             assert ws.row_dimensions[r[0].row].height >= 15 * len(textwrap.wrap(r[-1].value, int(width)))
+    detail = book["Detail"]  # its frozen heading row stays short: a breakdown's heading names its category
+    assert "CLI-01 Age: Minor (under 18)" in [c.value for c in detail[1]]
+    assert detail.row_dimensions[1].height <= 8 * 15 + 4
     community = book["By community"]
     region = [c.column_letter for c in community[2] if c.value == "HHS region"][0]
     assert {community[f"{region}{r}"].alignment.horizontal for r in range(3, 6)} == {"center"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from grants.measures import MeasureSpec, cell_label
+from grants.measures import MeasureSpec, cell_label, column_heading
 from grants.periods import EASTERN, TIMELINESS_LABELS
 from grants.services.reports import STATUS_LABELS
 from reporting.rollup import (
@@ -25,6 +25,7 @@ from reporting.workbooks.writer import LINE_HEIGHT, Book, Sheet, wrapped_lines
 COUNT_HEADERS = ("Grants", "Reports expected", "Submitted", "On time", "Completeness", "On-time rate")
 COUNT_KINDS = ("int", "int", "int", "int", "rate", "rate")
 CHART_ROWS = 16  # rows kept free under a 300-pixel chart
+DETAIL_MEASURE_WIDTH = 14  # characters: a measure column of the Detail sheet
 SUMMARY_LABEL_WIDTH = 58  # characters: the Summary's figure labels and how each is combined wrap in these
 SUMMARY_HOW_WIDTH = 44
 DETAIL_FIXED = (
@@ -284,8 +285,10 @@ def _detail(book: Book, rollup: Rollup, cells: list) -> None:
     """One row per report; every measure cell of its counted version as a column."""
     sheet = book.sheet("Detail")
     kinds = (*(k for _, k, _ in DETAIL_FIXED), *(_measure_kind(m) for m, _ in cells))
-    widths = (*(w for _, _, w in DETAIL_FIXED), *[12] * len(cells))
-    header = sheet.header([*(h for h, _, _ in DETAIL_FIXED), *(f"{c.key} {cell_label(m, c)}" for m, c in cells)],
+    widths = (*(w for _, _, w in DETAIL_FIXED), *[DETAIL_MEASURE_WIDTH] * len(cells))
+    # short headings (the Summary sheet has each cell's key and full label): the heading row is
+    # frozen, so a tall one would take much of the window
+    header = sheet.header([*(h for h, _, _ in DETAIL_FIXED), *(column_heading(m, c) for m, c in cells)],
                           kinds, widths)
     keys = [c.key for _, c in cells]
     column = {key: i for i, key in enumerate(keys)}
