@@ -232,11 +232,16 @@ def specs_for_program(code: str) -> list[MeasureSpec]:
     raise KeyError(code)
 
 
+def category_label(cell: Cell) -> str:
+    """A breakdown cell's category for people: 'Minor (under 18)'."""
+    return dict(categories(cell.dimension))[cell.category]
+
+
 def cell_label(spec: MeasureSpec, cell: Cell) -> str:
     """A cell for people: 'Clients served in the period, age: Minor (under 18)'."""
     if not cell.dimension:
         return spec.name
-    category = dict(categories(cell.dimension))[cell.category]
+    category = category_label(cell)
     if not spec.has_total:
         return f"{spec.name}: {category}"
     return f"{spec.name}, {dimension_label(cell.dimension).lower()}: {category}"
@@ -247,7 +252,7 @@ def column_heading(spec: MeasureSpec, cell: Cell) -> str:
     'CLI-01 Age: Minor (under 18)' for a breakdown category (its measure is the total's column)."""
     if not cell.dimension:
         return f"{spec.code} {spec.name}"
-    return f"{spec.code} {dimension_label(cell.dimension)}: {dict(categories(cell.dimension))[cell.category]}"
+    return f"{spec.code} {dimension_label(cell.dimension)}: {category_label(cell)}"
 
 
 def breakdown_key(code: str, dimension: str) -> str:

@@ -61,14 +61,14 @@ def wants_json() -> bool:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(number=fmt_number, date=fmt_date, datetime=fmt_datetime, recorded=fmt_recorded,
                                   nl2br=nl2br)
-    from grants.measures import CUMULATIVE_NARRATIVE, NARRATIVES, categories, cell_title, dimension_label
+    from grants.measures import CUMULATIVE_NARRATIVE, NARRATIVES, category_label, cell_title, dimension_label
     from grants.services import notifications
     from grants.services.reports import ALLOWED_FROM, DEADLINE_LABELS, problem_label, status_label
 
     app.jinja_env.globals.update(
         ROLE_LABELS=ROLE_LABELS, TIMELINESS_LABELS=TIMELINESS_LABELS, dimension_label=dimension_label,
         cell_title=cell_title, problem_label=problem_label, DEADLINE_LABELS=DEADLINE_LABELS,
-        category_label=lambda cell: dict(categories(cell.dimension))[cell.category],
+        category_label=category_label,
         report_status_label=status_label, NARRATIVES=NARRATIVES, CUMULATIVE_NARRATIVE=CUMULATIVE_NARRATIVE,
         ALLOWED_FROM=ALLOWED_FROM, REMINDER_KIND_LABELS=notifications.KIND_LABELS, REMINDER_STATUS_LABELS=notifications.STATUS_LABELS,
         # the calendar's numbers, for page text that states them (grants.periods decides them)

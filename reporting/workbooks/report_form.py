@@ -26,7 +26,7 @@ from grants.measures import (
     NARRATIVES,
     Cell,
     MeasureSpec,
-    categories,
+    category_label,
     dimension_label,
 )
 from grants.periods import EASTERN
@@ -280,7 +280,7 @@ def write_report_form(stream: BinaryIO, *, report, specs: list[MeasureSpec], raw
             elif row.kind == "dimension":
                 ws.write_string(r, 1, row.text, fmt.bold)
             elif row.kind == "category":
-                ws.write_string(r, 1, dict(categories(row.cell.dimension))[row.cell.category])
+                ws.write_string(r, 1, category_label(row.cell))
             elif row.kind == "check":
                 keys = [c.key for c in row.spec.cells if c.dimension == row.dimension]
                 total, first, last = plan.cells[row.spec.code], plan.cells[keys[0]], plan.cells[keys[-1]]
