@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import BinaryIO
 
@@ -29,9 +29,8 @@ from grants.measures import (
     category_label,
     dimension_label,
 )
-from grants.periods import EASTERN
 from grants.validation import COUNT_MAX, parse_value
-from reporting.workbooks.writer import LINE_HEIGHT, MAX_ROW_HEIGHT, page_setup, wrapped_lines
+from reporting.workbooks.writer import eastern_stamp, page_setup, wrapped_height
 
 FORMAT_VERSION = "1"
 META_SHEET = "_report"
@@ -47,7 +46,7 @@ NARRATIVE_COL = 1
 EXCEL_TEXT_MAX = 32_767
 NARRATIVE_LABEL_WIDTH, NARRATIVE_WIDTH = 40, 100  # characters
 ABOUT_TEXT_WIDTH, MEASURE_TEXT_WIDTH = 80, 60
-NARRATIVE_HEIGHT = 120  # points: room to type in, however short the saved text
+NARRATIVE_HEIGHT = 120  # points: room to type in, however short the text (a longer one grows to Excel's limit)
 
 
 @dataclass(frozen=True)
@@ -199,17 +198,10 @@ def _day(value) -> str:
 def _wrapped(ws, row: int, col: int, text: str, cell_format, width: float) -> None:
     """Text that wraps in its column, in a row tall enough for it (a spreadsheet may not grow the
     row when the file is opened, and the lines would then overlap the next row's)."""
-    lines = wrapped_lines(text, width)
-    if lines > 1:
-        ws.set_row(row, min(MAX_ROW_HEIGHT, LINE_HEIGHT * lines))
+    height = wrapped_height(text, width)
+    if height:
+        ws.set_row(row, height)
     ws.write_string(row, col, text, cell_format)
-
-
-def _narrative_height(*texts_and_widths) -> float:
-    """Points for a narrative row: every line of its wrapped texts, at least NARRATIVE_HEIGHT, at
-    most Excel's limit (longer text stays whole in the cell; the page shows what fits)."""
-    lines = max(wrapped_lines(text, width) for text, width in zip(texts_and_widths[::2], texts_and_widths[1::2]))
-    return min(MAX_ROW_HEIGHT, max(NARRATIVE_HEIGHT, LINE_HEIGHT * lines))
 
 
 def write_report_form(stream: BinaryIO, *, report, specs: list[MeasureSpec], raw: dict[str, str],
@@ -225,8 +217,7 @@ def write_report_form(stream: BinaryIO, *, report, specs: list[MeasureSpec], raw
     # printed: each page says which report and version it is, and when it was downloaded
     printed = {"running_head": f"{grant.award_number} {report.period_label} performance report: "
                                f"{grant.organization.legal_name}",
-               "running_foot": f"Version {version_number or 1}, downloaded "
-                               f"{datetime.now(EASTERN):%Y-%m-%d %H:%M} Eastern"}
+               "running_foot": f"Version {version_number or 1}, downloaded {eastern_stamp(datetime.now(UTC))}"}
     wb.set_properties({"title": f"{grant.award_number} {report.period_label} performance report",
                        "subject": "Grant performance progress report", "comments": "Generated workbook; "
                        "enter values in the yellow cells and upload it on the report's page."})
@@ -304,7 +295,8 @@ def write_report_form(stream: BinaryIO, *, report, specs: list[MeasureSpec], raw
     for name, label, hint in plan.narrative_rows:
         place = plan.narratives[name]
         text = (narratives.get(name) or "")[:EXCEL_TEXT_MAX]
-        ws.set_row(place.row, _narrative_height(f"{label}\n{hint}", NARRATIVE_LABEL_WIDTH, text, NARRATIVE_WIDTH))
+        ws.set_row(place.row, wrapped_height(f"{label}\n{hint}", NARRATIVE_LABEL_WIDTH, text, NARRATIVE_WIDTH,
+                                             minimum=NARRATIVE_HEIGHT))
         ws.write_string(place.row, 0, f"{label}\n{hint}", fmt.wrap)
         ws.write_string(place.row, place.col, text, fmt.text_input)
         ws.data_validation(place.row, place.col, place.row, place.col, {

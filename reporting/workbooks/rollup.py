@@ -20,7 +20,7 @@ from reporting.rollup import (
     build_rollup,
 )
 from reporting.suppression import note
-from reporting.workbooks.writer import LINE_HEIGHT, Book, Sheet, wrapped_lines
+from reporting.workbooks.writer import Book, Sheet, eastern_stamp, wrapped_height
 
 COUNT_HEADERS = ("Grants", "Reports expected", "Submitted", "On time", "Completeness", "On-time rate")
 COUNT_KINDS = ("int", "int", "int", "int", "rate", "rate")
@@ -81,7 +81,7 @@ def build_rollup_workbook(params: RollupParams, stream, *, record: bool = False)
     Sheet.reserve("Detail", len(rollup.details) + 1, len(DETAIL_FIXED) + len(detail_specs))
     book = Book(stream, record=record,
                 running_head="Performance roll-up: " + ", ".join(value for _, value in rollup.params.describe()[:6]),
-                running_foot=f"Generated {_generated(rollup)}")
+                running_foot=f"Generated {eastern_stamp(rollup.generated_at)}")
     _about(book, rollup)
     _summary(book, rollup)
     _places(book, rollup, "By HHS region", table_specs)
@@ -91,23 +91,6 @@ def build_rollup_workbook(params: RollupParams, stream, *, record: bool = False)
     _detail(book, rollup, detail_specs)
     book.close()
     return book
-
-
-def _taller(*texts_and_widths) -> float | None:
-    """The height of a row whose wrapped cells are (text, width, text, width...), or None when each
-    fits on one line (the default height)."""
-    pairs = zip(texts_and_widths[::2], texts_and_widths[1::2])
-    height = max(_lines(text, width) for text, width in pairs)
-    return height if height > LINE_HEIGHT else None
-
-
-def _generated(rollup: Rollup) -> str:
-    return f"{rollup.generated_at.astimezone(EASTERN):%Y-%m-%d %H:%M} Eastern"
-
-
-def _lines(text: str, width: float) -> float:
-    """Height in points of `text` wrapped in a column `width` characters wide."""
-    return LINE_HEIGHT * wrapped_lines(text, width)
 
 
 def _chart(book: Book, sheet: Sheet, kind: dict, title: str, series: list[dict], *, percent: bool = False) -> None:
@@ -135,18 +118,18 @@ def _about(book: Book, rollup: Rollup) -> None:
     sheet = book.sheet("About")
     text_width = 100
     sheet.row(["Performance roll-up workbook"], "title", height=22)
-    sheet.row(["Generated", _generated(rollup)], ("bold", "text"))
+    sheet.row(["Generated", eastern_stamp(rollup.generated_at)], ("bold", "text"))
     sheet.skip()
     sheet.row(["Filters"], "bold")
     for label, value in rollup.params.describe():
         sheet.row([label, value], ("text", "text"))
     sheet.skip()
     privacy = note(rollup.threshold)
-    sheet.row(["Privacy", privacy], ("bold", "wrap"), height=_lines(privacy, text_width))
+    sheet.row(["Privacy", privacy], ("bold", "wrap"), height=wrapped_height(privacy, text_width))
     sheet.skip()
     sheet.row(["Definitions"], "bold")
     for term, text in DEFINITIONS:
-        sheet.row([term, text], ("text", "wrap"), height=_lines(text, text_width))
+        sheet.row([term, text], ("text", "wrap"), height=wrapped_height(text, text_width))
     sheet.skip()
     header = sheet.header(["Measure", "Name", "Type", "How it is combined"], ("text",) * 4)
     names = {m.code: m.name for m in rollup.measures}
@@ -154,7 +137,7 @@ def _about(book: Book, rollup: Rollup) -> None:
     for spec in rollup.measures:
         how = aggregation_label(spec, names)
         sheet.row([spec.code, spec.name, spec.value_type, how], ("text", "text", "text", "wrap"),
-                  height=_taller(how, how_width))
+                  height=wrapped_height(how, how_width))
     sheet.finish(header_row=None, widths=(24, text_width, 10, how_width), filter_rows=(header, sheet.next_row - 1))
 
 
@@ -185,7 +168,7 @@ def _summary(book: Book, rollup: Rollup) -> None:
             [cell.key, label, *[_figure(rollup, ("program", code), agg, spec, cell.key) for code, agg in programs],
              _figure(rollup, ("total",), rollup.total, spec, cell.key), how],
             ("text", "wrap", *[_measure_kind(spec)] * (len(programs) + 1), "wrap"),
-            height=_taller(label, SUMMARY_LABEL_WIDTH, how, SUMMARY_HOW_WIDTH))
+            height=wrapped_height(label, SUMMARY_LABEL_WIDTH, how, SUMMARY_HOW_WIDTH))
         if cell.key == "CLI-01":
             clients_row = r
     measures_last = sheet.next_row - 1

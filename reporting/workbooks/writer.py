@@ -74,11 +74,24 @@ def excel_date(value: date) -> datetime:
     return datetime(value.year, value.month, value.day)
 
 
+def eastern_stamp(moment: datetime) -> str:
+    """A workbook's generation or download time as printed on it: '2026-12-02 12:17 Eastern'."""
+    return f"{moment.astimezone(EASTERN):%Y-%m-%d %H:%M} Eastern"
+
+
 def wrapped_lines(text: str, width: float) -> int:
     """About how many lines `text` takes wrapped in a column `width` characters wide (each of its
     own lines at least one). Generous: no spreadsheet grows a row whose height was written, so
     too few lines would hide text."""
     return sum(max(1, math.ceil(len(part) / (width * 0.95))) for part in text.split("\n"))
+
+
+def wrapped_height(*texts_and_widths, minimum: float = LINE_HEIGHT) -> float | None:
+    """Points for a row whose wrapped cells are (text, width, text, width...): the most lines of
+    any, at least `minimum`, at most Excel's limit; None when that is the default one-line height."""
+    lines = max(wrapped_lines(text, width) for text, width in zip(texts_and_widths[::2], texts_and_widths[1::2]))
+    height = min(MAX_ROW_HEIGHT, max(minimum, LINE_HEIGHT * lines))
+    return height if height > LINE_HEIGHT else None
 
 
 def page_text(text: str) -> str:
@@ -108,9 +121,7 @@ class Book:
     """An xlsxwriter workbook in constant-memory mode with the shared formats."""
 
     def __init__(self, stream, *, record: bool = False, running_head: str = "", running_foot: str = "") -> None:
-        """`running_head` and `running_foot` are printed at the left of every page's header and
-        footer (what the workbook is, when it was made); the sheet's name and "Page 2 of 5" are
-        printed at the right, so a loose printed page still says where it comes from."""
+        """`running_head` and `running_foot`: what every printed page says it is (`page_setup`)."""
         self.workbook = xlsxwriter.Workbook(stream, {"constant_memory": True, "strings_to_formulas": False,
                                                      "strings_to_urls": False, "strings_to_numbers": False})
         self.formats = {kind: self.workbook.add_format(props) for kind, props in FORMATS.items()}
@@ -266,7 +277,8 @@ class Sheet:
         ws.print_area(0, 0, last_row, last_col)
         if self.page_breaks:
             ws.set_h_pagebreaks(self.page_breaks)
+        one_page_wide = sum(widths) <= PAGE_WIDTH_CHARS
         page_setup(ws, running_head=self.book.running_head, running_foot=self.book.running_foot,
-                   landscape=landscape, one_page_wide=sum(widths) <= PAGE_WIDTH_CHARS)
-        if sum(widths) > PAGE_WIDTH_CHARS and freeze_cols:
+                   landscape=landscape, one_page_wide=one_page_wide)
+        if not one_page_wide and freeze_cols:
             ws.repeat_columns(0, freeze_cols - 1)
