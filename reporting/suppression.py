@@ -85,16 +85,22 @@ class Suppressor:
         hidden = [0] * len(self.relations)
         queue: deque[int] = deque()
 
-        def hide(key: Hashable, kind: str) -> None:
-            marks[key] = kind
+        def hidden_in_relations(key: Hashable) -> None:
             for i in index.get(key, ()):
                 hidden[i] += 1
                 if hidden[i] == 1:
                     queue.append(i)
 
-        for key, value in values.items():
-            if 1 <= value <= self.threshold and key not in self.exempt:
-                hide(key, PRIMARY)
+        def hide(key: Hashable, kind: str) -> None:
+            marks[key] = kind
+            hidden_in_relations(key)
+
+        # primary cells in one pass (on the Detail sheet most report counts are), then what they hide
+        primaries = [key for key, value in values.items() if 1 <= value <= self.threshold and key not in self.exempt]
+        marks.update(dict.fromkeys(primaries, PRIMARY))
+        for key in primaries:
+            if key in index:  # most report counts are in no relation
+                hidden_in_relations(key)
         while queue:
             i = queue.popleft()
             if hidden[i] != 1:
