@@ -80,7 +80,7 @@ def build_rollup_workbook(params: RollupParams, stream, *, record: bool = False)
     detail_specs = [(m, c) for m in specs for c in m.cells]
     Sheet.reserve("Detail", len(rollup.details) + 1, len(DETAIL_FIXED) + len(detail_specs))
     book = Book(stream, record=record,
-                running_head="Performance roll-up: " + ", ".join(value for _, value in rollup.params.describe()[:6]),
+                running_head="Performance roll-up: " + ", ".join(value for _, value in rollup.params.filters()),
                 running_foot=f"Generated {eastern_stamp(rollup.generated_at)}")
     _about(book, rollup)
     _summary(book, rollup)
