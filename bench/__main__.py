@@ -301,8 +301,8 @@ def main(argv: list[str] | None = None) -> None:
         ctx.dataset = dataset_facts(ctx)
         header = [
             "# Benchmarks", "",
-            f"Run {datetime.now():%Y-%m-%d %H:%M} with `.venv/bin/python -m bench` (`make bench`).", "",
-            f"- Machine: {machine()}.",
+            f"Written {datetime.now():%Y-%m-%d %H:%M} by `.venv/bin/python -m bench` (`make bench`). Each section "
+            "says when and on which machine it ran: a partial run (`--only`) keeps the other sections as they were.", "",
             f"- Dataset: `demo seed --grants {GRANTS} --years {YEARS}` in SQLite (WAL) under bench/data/: "
             f"{ctx.dataset['grants']:,} grants, {ctx.dataset['reports']:,} reports, {ctx.dataset['values']:,} values "
             f"({seed.get('seed_output', '')}); FY{ctx.dataset['fiscal_year']} (the latest full fiscal year) has "
@@ -316,7 +316,7 @@ def main(argv: list[str] | None = None) -> None:
                     sections.append(kept[name])
                 continue
             print(f"running {name} ...", flush=True)
-            section = f"{MARK.format(name)}\n(Run {datetime.now():%Y-%m-%d %H:%M}.)\n\n{bench(ctx)}"
+            section = f"{MARK.format(name)}\n(Run {datetime.now():%Y-%m-%d %H:%M} on {machine()}.)\n\n{bench(ctx)}"
             print(section, flush=True)
             sections.append(section)
     RESULTS.write_text("\n".join(header + sections) + NOTES)
@@ -350,7 +350,7 @@ NOTES = """
   cores, and are the one place where the roll-up rules live, so they were not traded for speed
   (a version that folded the tables in Python from the Detail rows was faster, but wrote the rules
   a second time, and was reverted).
-- Tried on 2026-12-02 and not kept (measured on this machine, outside this run):
+- Tried on 2026-12-02 and not kept (measured outside any run, on the machine of that day's sections):
   - writing the Detail sheet first, while the other measures' figures are read (the suppression
     needs only the people measures, so the rest could wait): the export took 1.58x the bare
     writer instead of 1.44x. On two cores these reads are CPU-bound, in SQLite and in Python
