@@ -184,6 +184,12 @@ class Agg:
         return self.reports - self.expected - self.excused
 
     @property
+    def uncounted(self) -> int:
+        """Reports (not excused) whose values are not in the figures yet: not yet due, not submitted,
+        or submitted and not accepted. While there are any, the cell's measure figures can rise."""
+        return self.reports - self.excused - self.counted
+
+    @property
     def completeness(self) -> float | None:
         return rates(self.expected, self.submitted, self.on_time)[0]
 

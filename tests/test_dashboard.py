@@ -156,3 +156,29 @@ def test_regions_and_states_add_up_their_rows_as_published(signed_in):
         assert clients.strip() == str(rollup_figure(shown))
     states_table = re.search(r'data-table="states">(.*?)</table>', html, re.S).group(1)
     assert all(f'aria-label="{s}: its communities"' in states_table for s in rollup.states)
+
+
+def test_the_clients_trend_marks_periods_whose_reports_are_not_all_in_the_figures(signed_in):
+    """A period with reports still to come into the figures (not due, not submitted or not yet
+    accepted) is flagged for a dashed line, and its label says how many of its reports are in;
+    counted independently here from the reports themselves."""
+    from reporting.rollup import TREND_YEARS
+
+    html = signed_in("leader@demo.test").get("/dashboard").get_data(as_text=True)
+    spec = json.loads(re.search(r'<script type="application/json" id="chart-trend-clients">(.*?)</script>', html,
+                                re.S).group(1))
+    fy = default_fiscal_year()
+    reports = db.session.query(Report).filter(Report.fiscal_year.between(fy - TREND_YEARS + 1, fy),
+                                              Report.status != "excused").all()
+    periods = sorted({(r.fiscal_year, r.half) for r in reports})
+    assert len(spec["labels"]) == len(periods) == len(spec["incomplete"])
+    for (year, half), label, incomplete in zip(periods, spec["labels"], spec["incomplete"]):
+        in_period = [r for r in reports if (r.fiscal_year, r.half) == (year, half)]
+        counted = sum(r.official_version_id is not None for r in in_period)
+        assert incomplete == (counted < len(in_period))
+        if incomplete:
+            assert label == [f"FY{year} {half}", f"{counted:,} of {len(in_period):,} in"]
+        else:
+            assert label == f"FY{year} {half}"
+    assert True in spec["incomplete"] and False in spec["incomplete"]  # the demo has both
+    assert 'data-note="incomplete-periods"' in html

@@ -148,9 +148,20 @@ def dashboard_charts(rollup: Rollup) -> dict[str, dict]:
         ],
     }
     if "CLI-01" in names:
+        # A period whose reports are not all in the figures yet is drawn dashed, its label saying
+        # how many are (app.js: "incomplete"); the trend table gives the same counts.
+        incomplete = [rollup.periods[p].uncounted > 0 for p in periods]
         charts["chart-trend-clients"] = {
-            "type": "line", "labels": labels, "options": {"scales": {"y": {"beginAtZero": True}}},
+            "type": "line", "incomplete": incomplete,
+            "options": {"scales": {"y": {"beginAtZero": True}, "x": {"ticks": {"maxRotation": 0}}}},
+            "labels": [[label, _counted_label(rollup.periods[p])] if partial else label
+                       for label, p, partial in zip(labels, periods, incomplete)],
             "datasets": [{"label": SHORT_NAMES["CLI-01"], "data": [
                 _chart_value(rollup, ("period", p, "CLI-01"), rollup.periods[p].value("CLI-01")) for p in periods]}],
         }
     return charts
+
+
+def _counted_label(agg: Agg) -> str:
+    """'11 of 38 in': how many of a period's reports (not excused) its figures count."""
+    return f"{agg.counted:,} of {agg.reports - agg.excused:,} in"

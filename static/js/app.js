@@ -228,11 +228,25 @@
           window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches) {
         options.animation = false;
       }
+      var datasets = spec.datasets || [];
+      if (spec.type === "line" && Array.isArray(spec.incomplete)) { markIncomplete(datasets, spec.incomplete); }
       new window.Chart(canvas, {
         type: spec.type,
-        data: { labels: spec.labels || [], datasets: spec.datasets || [] },
+        data: { labels: spec.labels || [], datasets: datasets },
         options: options
       });
+    });
+  }
+
+  /* A line's points whose figures are not complete yet (incomplete[i] true): the segment leading
+     to each is dashed and the point is a larger triangle: the shape says it, not a colour. */
+  function markIncomplete(datasets, incomplete) {
+    datasets.forEach(function (dataset) {
+      dataset.segment = {
+        borderDash: function (ctx) { return incomplete[ctx.p1DataIndex] ? [6, 4] : undefined; }
+      };
+      dataset.pointStyle = incomplete.map(function (partial) { return partial ? "triangle" : "circle"; });
+      dataset.pointRadius = incomplete.map(function (partial) { return partial ? 6 : 3; });
     });
   }
 

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import axe_check, screenshot, sign_in
+from tests.e2e.conftest import SCREENSHOTS, axe_check, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
 # Where each role lands (grants/blueprints/main.py HOME_ENDPOINTS); None: any page of its own.
@@ -34,3 +34,23 @@ def test_each_demo_account_home_page(page, email):
     if email == "other-grantee@demo.test":
         # Another organization's grants never show up on this grantee's page.
         expect(page.locator("main")).not_to_contain_text("Harbor Youth Alliance")
+
+
+def test_the_dashboards_clients_trend_draws_incomplete_periods_dashed(page):
+    """The browser draws the clients trend with the periods the page flags as incomplete as
+    triangles on dashed segments, and every other period as a plain point."""
+    sign_in(page, "leader@demo.test")
+    page.goto("/dashboard")
+    section = page.locator("section[aria-labelledby=chart-trend-clients-title]")
+    expect(section.locator("[data-note=incomplete-periods]")).to_be_visible()
+    drawn = page.evaluate("""() => {
+        const canvas = document.querySelector("canvas[data-chart=chart-trend-clients]");
+        const chart = window.Chart.getChart(canvas);
+        const spec = JSON.parse(document.getElementById("chart-trend-clients").textContent);
+        const meta = chart.getDatasetMeta(0);
+        return {incomplete: spec.incomplete, styles: meta.data.map(p => p.options.pointStyle)};
+    }""")
+    assert True in drawn["incomplete"] and False in drawn["incomplete"]
+    assert drawn["styles"] == ["triangle" if partial else "circle" for partial in drawn["incomplete"]]
+    SCREENSHOTS.mkdir(exist_ok=True)
+    section.screenshot(path=str(SCREENSHOTS / f"{page.shots['prefix']}-01-clients-trend.png"))
