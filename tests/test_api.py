@@ -416,6 +416,22 @@ def test_rollups_give_the_dashboards_numbers_to_officers_and_leadership(as_user)
     assert_error_shape(as_user("leader@demo.test").get("/rollups?group_by=galaxy"), 422)
 
 
+def test_rollup_rows_say_how_many_reports_their_figures_count(as_user):
+    """`counted`: reports whose values are in the figures; `uncounted`: the others, not excused,
+    whose values may still come (not due, not submitted, not accepted); counted apart here."""
+    from reporting.rollup import default_fiscal_year
+
+    fy = default_fiscal_year()
+    rows = as_user("leader@demo.test").get(f"/rollups?fiscal_year={fy}").get_json()["rows"]
+    reports = db.session.scalars(select(Report).where(Report.fiscal_year == fy, Report.status != "excused")).all()
+    assert rows and any(row["uncounted"] for row in rows) and any(row["counted"] for row in rows)
+    for row in rows:
+        mine = [r for r in reports if r.grant.program.code == row["group"]["program"]]
+        assert row["counted"] == sum(r.official_version_id is not None for r in mine)
+        assert row["uncounted"] == sum(r.official_version_id is None for r in mine)
+        assert row["counted"] + row["uncounted"] + row["excused"] == row["reports"]
+
+
 def test_rollups_suppress_small_people_counts_by_community(as_user):
     fy = db.session.scalar(select(Report.fiscal_year).order_by(Report.fiscal_year.desc())) - 1
     rows = as_user("leader@demo.test").get(f"/rollups?fiscal_year={fy}&group_by=community").get_json()["rows"]

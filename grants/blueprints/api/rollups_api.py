@@ -50,8 +50,8 @@ def _row(rollup: Rollup, level: tuple, agg: Agg, group: dict, label: str, *, all
                             "value_type": spec.value_type, "value": _figure_text(spec, shown),
                             "suppressed": isinstance(shown, str), "aggregation": aggregation})
     return {"group": group, "label": label, "grants": agg.grants, "reports": agg.reports, "expected": agg.expected,
-            "submitted": agg.submitted, "on_time": agg.on_time, "excused": agg.excused,
-            "completeness": agg.completeness, "on_time_rate": agg.on_time_rate, "figures": figures}
+            "submitted": agg.submitted, "on_time": agg.on_time, "excused": agg.excused, "counted": agg.counted,
+            "uncounted": agg.uncounted, "completeness": agg.completeness, "on_time_rate": agg.on_time_rate, "figures": figures}
 
 
 @bp.route("/rollups")

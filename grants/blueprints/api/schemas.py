@@ -347,6 +347,12 @@ class RollupRowSchema(Schema):
     submitted = fields.Integer(required=True, metadata=_d("Expected reports that were submitted."))
     on_time = fields.Integer(required=True, metadata=_d("Expected reports submitted on time."))
     excused = fields.Integer(required=True, metadata=_d("Excused reports."))
+    counted = fields.Integer(required=True, metadata=_d(
+        "Reports whose values the figures count (their accepted version, or with include_submitted their latest "
+        "submitted one)."))
+    uncounted = fields.Integer(required=True, metadata=_d(
+        "Reports, not excused, whose values are not in the figures yet (not yet due, not submitted, or not yet "
+        "accepted): while there are any, the figures can still rise. reports = counted + uncounted + excused."))
     completeness = fields.Float(allow_none=True, required=True, metadata=_d("submitted / expected, 0 to 1."))
     on_time_rate = fields.Float(allow_none=True, required=True, metadata=_d("on time / expected, 0 to 1."))
     figures = fields.List(fields.Nested(RollupFigureSchema), required=True, metadata=_d("Measure figures."))
