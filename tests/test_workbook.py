@@ -74,6 +74,32 @@ def test_workbook_has_the_dashboards_numbers(demo, tmp_path):
         assert [b.id for b in ws.row_breaks.brk] == [first_chart_row]
 
 
+def test_the_trend_says_how_many_reports_are_not_in_the_figures_yet(demo, tmp_path):
+    """Timeliness' trend rows: reports in the figures and not in them yet (not excused), counted
+    apart here from the reports themselves; About defines the column."""
+    from grants.models import Report
+    from reporting.rollup import TREND_YEARS
+
+    fy = default_fiscal_year()
+    book = _export(tmp_path, RollupParams(fiscal_year=fy))
+    rows = _rows(book["Timeliness"])
+    header_at = next(i for i, r in enumerate(rows) if r and r[0] == "Period")
+    header = rows[header_at]
+    counted_col, uncounted_col = header.index("Reports in the figures"), header.index("Not in the figures yet")
+    trend = {r[0]: r for r in rows[header_at + 1:] if r and r[0]}
+    reports = db.session.query(Report).filter(Report.fiscal_year.between(fy - TREND_YEARS + 1, fy),
+                                              Report.status != "excused").all()
+    periods = {(r.fiscal_year, r.half) for r in reports}
+    assert set(trend) == {f"FY{y} {h}" for y, h in periods}
+    for year, half in periods:
+        mine = [r for r in reports if (r.fiscal_year, r.half) == (year, half)]
+        row = trend[f"FY{year} {half}"]
+        assert row[counted_col] == sum(r.official_version_id is not None for r in mine)
+        assert row[uncounted_col] == sum(r.official_version_id is None for r in mine)
+    assert any(r[uncounted_col] for r in trend.values())
+    assert "Not in the figures yet" in {r[0] for r in _rows(book["About"]) if r}
+
+
 def test_printed_pages_say_where_they_come_from_and_cut_no_text(demo, tmp_path):
     params = RollupParams(fiscal_year=default_fiscal_year())
     book = _export(tmp_path, params)

@@ -44,6 +44,9 @@ DEFINITIONS = (
     ("Reports in the figures", "Reports whose values the measure figures count (see Values counted). A period "
                                "whose reports are still under review has fewer, and lower figures, until they are "
                                "accepted."),
+    ("Not in the figures yet", "Reports, not excused, whose values the figures do not count yet: not yet due, not "
+                               "submitted, or submitted and not yet accepted. While there are any, the figures "
+                               "can still rise."),
     ("Values counted", "Only each report's official (accepted) version, unless the filters say submitted "
                        "reports are included; an accepted amendment replaces the version it amends."),
     ("Point-in-time measures", "Partnerships and agreements in effect at period end are not added up over "
@@ -240,14 +243,15 @@ def _timeliness(book: Book, rollup: Rollup) -> None:
     sheet.row(["All programs", *figures(rollup.total)], _total_kinds(kinds))
     sheet.skip()
     sheet.row([f"Trend over periods (same filters, the last {TREND_YEARS} fiscal years)"], "bold")
-    trend_kinds = ("text", "int", "int", "int", "rate", "rate", "int", "int")
+    trend_kinds = ("text", "int", "int", "int", "rate", "rate", "int", "int", "int")
     trend_header = sheet.header(["Period", "Expected", "Submitted", "On time", "Completeness", "On-time rate",
-                                 "Reports in the figures", "CLI-01 Clients served"], trend_kinds)
+                                 "Reports in the figures", "Not in the figures yet", "CLI-01 Clients served"],
+                                trend_kinds)
     trend_first = sheet.next_row
     for period, agg in rollup.periods.items():
         sheet.row([f"FY{period[0]} {period[1]}", agg.expected, agg.submitted, agg.on_time, agg.completeness,
-                   agg.on_time_rate, agg.counted, rollup.shown(("period", period, "CLI-01"), agg.value("CLI-01"))],
-                  trend_kinds)
+                   agg.on_time_rate, agg.counted, agg.uncounted,
+                   rollup.shown(("period", period, "CLI-01"), agg.value("CLI-01"))], trend_kinds)
     trend_last = sheet.next_row - 1
     name = sheet.name
     if rollup.programs:
