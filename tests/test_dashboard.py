@@ -181,4 +181,7 @@ def test_the_clients_trend_marks_periods_whose_reports_are_not_all_in_the_figure
         else:
             assert label == f"FY{year} {half}"
     assert True in spec["incomplete"] and False in spec["incomplete"]  # the demo has both
+    table = re.search(r"<caption>Trend over periods.*?</table>", html, re.S).group(0)
+    assert re.findall(r"<td class=\"app-num\" data-uncounted>([^<]*)</td>", table) == [
+        f"{sum(r.official_version_id is None for r in reports if (r.fiscal_year, r.half) == p):,}" for p in periods]
     assert 'data-note="incomplete-periods"' in html
