@@ -184,10 +184,15 @@ class Agg:
         return self.reports - self.expected - self.excused
 
     @property
+    def countable(self) -> int:
+        """Reports whose values the figures will count once accepted: every report but the excused."""
+        return self.reports - self.excused
+
+    @property
     def uncounted(self) -> int:
         """Reports (not excused) whose values are not in the figures yet: not yet due, not submitted,
         or submitted and not accepted. While there are any, the cell's measure figures can rise."""
-        return self.reports - self.excused - self.counted
+        return self.countable - self.counted
 
     @property
     def completeness(self) -> float | None:

@@ -59,6 +59,18 @@ def grant_with_reports(code: str = "YCCR", state: str = "OH", community=None, **
 
 # --- the independent computation -----------------------------------------------------------------
 
+def trend_report_counts(fiscal_year: int) -> dict[tuple[int, str], tuple[int, int]]:
+    """(fiscal year, half) of the trend's years -> (reports counted, reports not excused and not
+    counted), from the reports themselves: a report counts once it has an official version."""
+    from reporting.rollup import TREND_YEARS
+
+    counts: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+    for report in db.session.scalars(select(Report).where(
+            Report.fiscal_year.between(fiscal_year - TREND_YEARS + 1, fiscal_year), Report.status != "excused")):
+        counts[(report.fiscal_year, report.half)][report.official_version_id is None] += 1
+    return {period: (c[0], c[1]) for period, c in sorted(counts.items())}
+
+
 def independent(params: RollupParams) -> dict:
     """Figures from every raw row, with plain Python: per level key, counts and cell sums."""
     today = params.on

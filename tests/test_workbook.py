@@ -16,7 +16,7 @@ from reporting import workbooks
 from reporting.rollup import RollupParams, build_rollup, default_fiscal_year, detail_count
 from reporting.workbooks import writer
 from tests.factories import CommunityFactory, OrganizationFactory
-from tests.test_rollup import TODAY, file_report, grant_with_reports
+from tests.test_rollup import TODAY, file_report, grant_with_reports, trend_report_counts
 
 SHEETS = ["About", "Summary by program", "By HHS region", "By state", "By community", "Timeliness", "Detail"]
 HOSTILE = ["=HYPERLINK(\"http://x.test\",\"click\")", "+1+2", "-3-4", "@SUM(A1)", "\tTabbed", "\rReturned"]
@@ -77,9 +77,6 @@ def test_workbook_has_the_dashboards_numbers(demo, tmp_path):
 def test_the_trend_says_how_many_reports_are_not_in_the_figures_yet(demo, tmp_path):
     """Timeliness' trend rows: reports in the figures and not in them yet (not excused), counted
     apart here from the reports themselves; About defines the column."""
-    from grants.models import Report
-    from reporting.rollup import TREND_YEARS
-
     fy = default_fiscal_year()
     book = _export(tmp_path, RollupParams(fiscal_year=fy))
     rows = _rows(book["Timeliness"])
@@ -87,15 +84,12 @@ def test_the_trend_says_how_many_reports_are_not_in_the_figures_yet(demo, tmp_pa
     header = rows[header_at]
     counted_col, uncounted_col = header.index("Reports in the figures"), header.index("Not in the figures yet")
     trend = {r[0]: r for r in rows[header_at + 1:] if r and r[0]}
-    reports = db.session.query(Report).filter(Report.fiscal_year.between(fy - TREND_YEARS + 1, fy),
-                                              Report.status != "excused").all()
-    periods = {(r.fiscal_year, r.half) for r in reports}
-    assert set(trend) == {f"FY{y} {h}" for y, h in periods}
-    for year, half in periods:
-        mine = [r for r in reports if (r.fiscal_year, r.half) == (year, half)]
+    counts = trend_report_counts(fy)
+    assert set(trend) == {f"FY{y} {h}" for y, h in counts}
+    for (year, half), (counted, uncounted) in counts.items():
         row = trend[f"FY{year} {half}"]
-        assert row[counted_col] == sum(r.official_version_id is not None for r in mine)
-        assert row[uncounted_col] == sum(r.official_version_id is None for r in mine)
+        assert row[counted_col] == counted
+        assert row[uncounted_col] == uncounted
     assert any(r[uncounted_col] for r in trend.values())
     assert "Not in the figures yet" in {r[0] for r in _rows(book["About"]) if r}
 

@@ -164,4 +164,4 @@ def dashboard_charts(rollup: Rollup) -> dict[str, dict]:
 
 def _counted_label(agg: Agg) -> str:
     """'11 of 38 in': how many of a period's reports (not excused) its figures count."""
-    return f"{agg.counted:,} of {agg.reports - agg.excused:,} in"
+    return f"{agg.counted:,} of {agg.countable:,} in"

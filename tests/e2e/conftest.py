@@ -158,12 +158,16 @@ def sign_in(page, email: str, password: str = DEMO_PASSWORD):
     return page
 
 
-def screenshot(page, name: str) -> Path:
-    """A full-page screenshot under tests/e2e/screenshots/, numbered in the order taken."""
+def screenshot(page, name: str, element=None) -> Path:
+    """A screenshot under tests/e2e/screenshots/, numbered in the order taken: the full page, or
+    only `element` (a locator)."""
     SCREENSHOTS.mkdir(exist_ok=True)
     page.shots["count"] += 1
     path = SCREENSHOTS / f"{page.shots['prefix']}-{page.shots['count']:02d}-{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    if element is not None:
+        element.screenshot(path=str(path))
+    else:
+        page.screenshot(path=str(path), full_page=True)
     return path
 
 

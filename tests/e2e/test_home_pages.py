@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import SCREENSHOTS, axe_check, screenshot, sign_in
+from tests.e2e.conftest import axe_check, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
 # Where each role lands (grants/blueprints/main.py HOME_ENDPOINTS); None: any page of its own.
@@ -52,5 +52,4 @@ def test_the_dashboards_clients_trend_draws_incomplete_periods_dashed(page):
     }""")
     assert True in drawn["incomplete"] and False in drawn["incomplete"]
     assert drawn["styles"] == ["triangle" if partial else "circle" for partial in drawn["incomplete"]]
-    SCREENSHOTS.mkdir(exist_ok=True)
-    section.screenshot(path=str(SCREENSHOTS / f"{page.shots['prefix']}-01-clients-trend.png"))
+    screenshot(page, "clients-trend", section)
