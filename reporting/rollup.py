@@ -45,7 +45,7 @@ from sqlalchemy import Connection, Float, and_, case, cast, distinct, func, lite
 from sqlalchemy.orm import aliased
 
 from grants.extensions import db
-from grants.measures import MeasureSpec
+from grants.measures import Cell, MeasureSpec
 from grants.models import (
     Community,
     Grant,
@@ -224,6 +224,16 @@ class CommunityInfo:
     hhs_region: int
 
 
+class ProgramFigures(NamedTuple):
+    """One row of the table of every measure by program (`Rollup.by_program`)."""
+
+    spec: MeasureSpec
+    cell: Cell
+    how: str  # how the measure is combined across reports (aggregation_label)
+    programs: list  # the figure of each program, in Rollup.programs order
+    total: object  # the figure of all programs
+
+
 @dataclass
 class Rollup:
     """Every table of the dashboard and the roll-up workbook for one set of filters."""
@@ -275,6 +285,22 @@ class Rollup:
     def measure(self, code: str) -> MeasureSpec | None:
         return next((m for m in self.measures if m.code == code), None)
 
+    def figure(self, level: tuple, agg: Agg, spec: MeasureSpec, key: str):
+        """A measure's figure in one of `level`'s cells, as published: a percent's mean (0-100),
+        else the number or its suppression label; None when nothing counted gives it."""
+        if spec.value_type == "percent":
+            return agg.percent(spec.code)[0]
+        return self.shown((*level, key), agg.value(key))
+
+    def by_program(self) -> list[ProgramFigures]:
+        """Every published cell of every measure, by program and for all programs: the table of
+        the dashboard's measures page and the workbook's Summary sheet."""
+        names = {m.code: m.name for m in self.measures}
+        return [ProgramFigures(spec, cell, aggregation_label(spec, names),
+                               [self.figure(("program", code), agg, spec, cell.key) for code, agg in self.programs.items()],
+                               self.figure(("total",), self.total, spec, cell.key))
+                for spec in self.measures for cell in published_cells(spec)]
+
     def state_region(self, state: str) -> int:
         return next(c.hhs_region for c in self.community_info.values() if c.state == state)
 
@@ -299,6 +325,16 @@ def aggregation_label(spec: MeasureSpec, names: dict[str, str] | None = None) ->
     if spec.point_in_time:
         return "Latest period's value of each grant, summed across grants"
     return "Sum"
+
+
+def published_cells(spec: MeasureSpec, *, breakdowns: bool = True) -> tuple[Cell, ...]:
+    """The cells of a measure a roll-up table gives: a percent its mean alone; any other its total
+    and, with `breakdowns`, each category (a measure counted per category, SRV-01, has no total)."""
+    if spec.value_type == "percent":
+        return spec.cells[:1]
+    if breakdowns:
+        return spec.cells
+    return spec.cells[:1] if spec.has_total else ()
 
 
 def is_people_cell(spec: MeasureSpec) -> bool:

@@ -86,6 +86,7 @@ MATRIX: dict[str, tuple[str, str, dict]] = {
     "spreadsheet.report_upload": ("GET", "/reports/{draft}/upload", GRANTEE_PAGE),
     "spreadsheet.upload_confirm": ("POST", "/reports/{draft}/upload/confirm", GRANTEE_PAGE),
     "rollups.dashboard": ("GET", "/dashboard", VIEWERS),
+    "rollups.measures": ("GET", "/dashboard/measures", VIEWERS),
     "rollups.community_detail": ("GET", "/dashboard/communities/{community}", VIEWERS),
     "rollups.rollup_download": ("GET", "/dashboard/export.xlsx", VIEWERS),
     "admin.user_list": ("GET", "/admin/users", ADMIN),

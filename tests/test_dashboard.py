@@ -9,9 +9,10 @@ import re
 import openpyxl
 
 from grants.extensions import db
+from grants.formatting import fmt_number
 from grants.models import Community, Report
-from reporting.rollup import RollupParams, build_rollup, default_fiscal_year
-from tests.test_rollup import trend_report_counts
+from reporting.rollup import RollupParams, build_rollup, default_fiscal_year, published_cells
+from tests.test_rollup import independent, trend_report_counts
 
 
 def _figure(html: str, name: str) -> str:
@@ -180,3 +181,63 @@ def test_the_clients_trend_marks_periods_whose_reports_are_not_all_in_the_figure
     assert re.findall(r"<td class=\"app-num\" data-uncounted>([^<]*)</td>", table) == [
         f"{uncounted:,}" for _, uncounted in counts.values()]
     assert 'data-note="incomplete-periods"' in html
+
+
+def _measure_rows(html: str) -> dict[str, list[str]]:
+    """The measures page's table: cell key -> its figures as shown (each program's, then all programs')."""
+    table = re.search(r'data-table="measures".*?</table>', html, re.S).group(0)
+    return {key: [re.sub(r"<[^>]+>", "", td).strip() for td in re.findall(r'<td class="app-num">(.*?)</td>', body, re.S)]
+            for key, body in re.findall(r'<tr[^>]*data-cell="([^"]+)">(.*?)</tr>', table, re.S)}
+
+
+def _expected_text(spec, raw: dict, key: str) -> str:
+    """A figure from the independent totals, written as the page writes it."""
+    if spec.value_type == "percent":
+        if key not in raw["pct"]:
+            return "—"
+        weighted, weights, total, n = raw["pct"][key]
+        return f"{(weighted / weights if weights > 0 else total / n):.1f}%"
+    return fmt_number(raw["values"].get(key), spec.value_type)
+
+
+def test_every_measure_by_program_matches_totals_computed_from_raw_values(signed_in):
+    """Every cell of every measure, per program and for all programs, against sums taken from the
+    raw values; a figure the workbook hides is hidden here too (with a state filter a program's
+    row is less than the whole program, so its people counts are suppressed)."""
+    fy = default_fiscal_year()
+    client = signed_in("leader@demo.test")
+    for query, params in ((f"fy={fy}", RollupParams(fiscal_year=fy)),
+                          (f"fy={fy}&state=OH", RollupParams(fiscal_year=fy, state="OH"))):
+        html = client.get(f"/dashboard/measures?{query}").get_data(as_text=True)
+        rows = _measure_rows(html)
+        expected = independent(params)
+        workbook = build_rollup(params, detail=True)
+        programs = list(workbook.programs)
+        assert re.findall(r'<th scope="col" class="app-num"><abbr title="[^"]*">([^<]+)</abbr>', html) == programs
+        hidden = 0
+        for spec in workbook.measures:
+            for cell in published_cells(spec):
+                texts = rows.pop(cell.key)
+                assert len(texts) == len(programs) + 1
+                for level, text in zip([("program", code) for code in programs] + [("total",)], texts):
+                    raw = expected[level]
+                    label = workbook.shown((*level, cell.key), raw["values"].get(cell.key))
+                    if isinstance(label, str):
+                        assert text == label
+                        hidden += 1
+                    else:
+                        assert text == _expected_text(spec, raw, cell.key), (level, cell.key)
+        assert rows == {}  # no other row
+        assert "SRV-01.service.housing" in html and "TRN-02.sector.health_care" in html and "CLI-05" in html
+        assert hidden > 0 if params.state else hidden == 0  # whole programs publish every figure
+
+
+def test_the_dashboard_links_to_every_measure_with_its_filters(signed_in):
+    fy = default_fiscal_year()
+    html = signed_in("leader@demo.test").get(f"/dashboard?fy={fy}&program=YCCR").get_data(as_text=True)
+    link = re.search(r'href="([^"]*/dashboard/measures[^"]*)"', html).group(1).replace("&amp;", "&")
+    assert f"fy={fy}" in link and "program=YCCR" in link
+    page = signed_in("officer@demo.test").get(link).get_data(as_text=True)
+    assert "<h1>Every measure by program</h1>" in page
+    assert re.findall(r'<abbr title="[^"]*">([^<]+)</abbr></th>', page) == ["YCCR"]
+    assert "CCR-03" in page and "EDU-01" not in page  # YCCR's measures only

@@ -1,5 +1,6 @@
 """Leadership's dashboard (also open to program officers): headline figures, charts, the table by
-community with a drill-down to the reports behind a row, and the same view as an Excel workbook."""
+community with a drill-down to the reports behind a row, every measure by program, and the same
+view as an Excel workbook."""
 from __future__ import annotations
 
 import tempfile
@@ -73,6 +74,16 @@ def dashboard():
     rollup = build_rollup(params, codes=DASHBOARD_MEASURES, totals_only=True)
     return render_template("rollups/dashboard.html", form=form, params=params, charts=dashboard_charts(rollup),
                            trend_years=TREND_YEARS, **_page_context(rollup))
+
+
+@bp.route("/dashboard/measures")
+@roles_required(*VIEWERS)
+def measures():
+    """Every measure by program, with the dashboard's filters: the workbook's Summary, on the web."""
+    form, params = _filters()
+    rollup = build_rollup(params)
+    return render_template("rollups/measures.html", form=form, params=params, figures=rollup.by_program(),
+                           **_page_context(rollup))
 
 
 @bp.route("/dashboard/communities/<int:community_id>")

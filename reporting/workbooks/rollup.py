@@ -59,12 +59,13 @@ def _measure_kind(spec: MeasureSpec, total: bool = False) -> str:
     return f"total_{kind}" if total else kind
 
 
+def _excel(spec: MeasureSpec, figure):
+    """A published figure for a cell: percents as fractions, for Excel's % format."""
+    return figure / 100 if spec.value_type == "percent" and figure is not None else figure
+
+
 def _figure(rollup: Rollup, level: tuple, agg: Agg, spec: MeasureSpec, key: str):
-    """A measure cell as published; percents as fractions for Excel's % format."""
-    if spec.value_type == "percent":
-        mean, _ = agg.percent(spec.code)
-        return None if mean is None else mean / 100
-    return rollup.shown((*level, key), agg.value(key))
+    return _excel(spec, rollup.figure(level, agg, spec, key))
 
 
 def _counts(agg: Agg) -> list:
@@ -158,18 +159,15 @@ def _summary(book: Book, rollup: Rollup) -> None:
     sheet.skip()
     measures_header = sheet.header(["Measure", "Figure", *[c for c, _ in programs], "All programs", "How it is combined"],
                                    ("text", "text", *["int"] * (len(programs) + 1), "text"))
-    names = {m.code: m.name for m in rollup.measures}
-    measure_cells = [(spec, cell) for spec in rollup.measures
-                     for cell in (spec.cells[:1] if spec.value_type == "percent" else spec.cells)]
+    figures = rollup.by_program()
     # the codes column fits the longest cell key; labels and how-it-is-combined wrap in theirs
-    widths = (max([len("All programs"), *(len(cell.key) + 1 for _, cell in measure_cells)]), SUMMARY_LABEL_WIDTH,
+    widths = (max([len("All programs"), *(len(f.cell.key) + 1 for f in figures)]), SUMMARY_LABEL_WIDTH,
               *[13] * (len(programs) + 1), SUMMARY_HOW_WIDTH)
     clients_row = None
-    for spec, cell in measure_cells:
-        label, how = cell_label(spec, cell), aggregation_label(spec, names)
+    for spec, cell, how, by_program, total in figures:
+        label = cell_label(spec, cell)
         r = sheet.row(
-            [cell.key, label, *[_figure(rollup, ("program", code), agg, spec, cell.key) for code, agg in programs],
-             _figure(rollup, ("total",), rollup.total, spec, cell.key), how],
+            [cell.key, label, *[_excel(spec, figure) for figure in by_program], _excel(spec, total), how],
             ("text", "wrap", *[_measure_kind(spec)] * (len(programs) + 1), "wrap"),
             height=wrapped_height(label, SUMMARY_LABEL_WIDTH, how, SUMMARY_HOW_WIDTH))
         if cell.key == "CLI-01":

@@ -53,3 +53,25 @@ def test_the_dashboards_clients_trend_draws_incomplete_periods_dashed(page):
     assert True in drawn["incomplete"] and False in drawn["incomplete"]
     assert drawn["styles"] == ["triangle" if partial else "circle" for partial in drawn["incomplete"]]
     screenshot(page, "clients-trend", section)
+
+
+def test_a_leader_goes_from_the_dashboard_to_every_measure_with_the_same_filters(page):
+    """The filters chosen on the dashboard follow the link to the table of every measure, which
+    can be filtered again there and keeps its way back."""
+    sign_in(page, "leader@demo.test")
+    page.goto("/dashboard")
+    page.get_by_label("State", exact=True).select_option("OH")
+    page.get_by_role("button", name="Apply filters").click()
+    page.get_by_role("link", name="Every measure by program").click()
+    expect(page.locator("h1")).to_have_text("Every measure by program")
+    expect(page.get_by_label("State", exact=True)).to_have_value("OH")
+    table = page.locator("table[data-table=measures]")
+    expect(table.locator("tr[data-cell='CLI-01.age.minor'] th")).to_contain_text("Minor (under 18)")
+    expect(table.locator("tr[data-cell='FIN-01'] td").last).to_have_text(re.compile(r"^\$[\d,]+\.\d\d$"))
+    screenshot(page, "every-measure")
+    axe_check(page)
+    page.get_by_label("Program", exact=True).select_option("YCCR")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(table.locator("thead abbr")).to_have_text(["YCCR"])
+    page.get_by_role("navigation", name="Breadcrumbs").get_by_role("link", name="Dashboard").click()
+    expect(page).to_have_url(re.compile(r"/dashboard\?.*state=OH"))

@@ -7,7 +7,15 @@ from marshmallow import RAISE
 from grants.blueprints.api.common import api_blueprint, documented, roles
 from grants.blueprints.api.schemas import RollupQuerySchema, RollupSchema
 from grants.measures import cell_label
-from reporting.rollup import TREND_MEASURES, Agg, Rollup, RollupParams, aggregation_label, build_rollup
+from reporting.rollup import (
+    TREND_MEASURES,
+    Agg,
+    Rollup,
+    RollupParams,
+    aggregation_label,
+    build_rollup,
+    published_cells,
+)
 from reporting.suppression import note
 
 bp = api_blueprint("api_rollups", "Roll-ups for officers and leadership (the dashboard's figures).")
@@ -33,19 +41,8 @@ def _row(rollup: Rollup, level: tuple, agg: Agg, group: dict, label: str, *, all
         if only is not None and spec.code not in only:
             continue
         aggregation = aggregation_label(spec, names)
-        if spec.value_type == "percent":
-            mean, _ = agg.percent(spec.code)
-            figures.append({"key": spec.code, "measure": spec.code, "label": spec.name, "value_type": "percent",
-                            "value": _figure_text(spec, mean), "suppressed": False, "aggregation": aggregation})
-            continue
-        if all_cells:
-            cells = spec.cells
-        elif spec.has_total:
-            cells = spec.cells[:1]
-        else:
-            continue
-        for cell in cells:
-            shown = rollup.shown((*level, cell.key), agg.value(cell.key))
+        for cell in published_cells(spec, breakdowns=all_cells):
+            shown = rollup.figure(level, agg, spec, cell.key)
             figures.append({"key": cell.key, "measure": spec.code, "label": cell_label(spec, cell),
                             "value_type": spec.value_type, "value": _figure_text(spec, shown),
                             "suppressed": isinstance(shown, str), "aggregation": aggregation})
