@@ -405,7 +405,7 @@ NOTES = """
   1.288x against 1.277x, within the noise); scanning a report's values on the version alone and
   testing the measure codes after (6.9 ms against 7.0: the cost of that scan is testing the
   codes, and the grouping's sorts after it).
-- (2026-12-03, measured apart, on the machine of that day's export sections) reading the rows
+- (2026-12-03 morning, measured apart, on the AMD EPYC machine of that day's first export runs) reading the rows
   through the driver's own cursor instead of SQLAlchemy's results: the Detail reads 15.3 and 17.9
   ms against 10.6 and 13.4 (most of it turning SQLite's date text into dates, which the Detail
   rows need all the same), the grouped statements no faster; not kept. The heaviest statement,
