@@ -228,6 +228,19 @@ def test_every_measure_by_program_matches_totals_computed_from_raw_values(signed
                     else:
                         assert text == _expected_text(spec, raw, cell.key), (level, cell.key)
         assert rows == {}  # no other row
+        # reports in the figures, and those not excused that are not in them yet, per program
+        levels = [("program", code) for code in programs] + [("total",)]
+        not_excused = dict.fromkeys(levels, 0)
+        for r in db.session.query(Report).filter(Report.fiscal_year == fy, Report.status != "excused"):
+            if not params.state or r.grant.community.state == params.state:
+                not_excused[("program", r.grant.program.code)] += 1
+                not_excused[("total",)] += 1
+        counted = [expected[level]["counted"] for level in levels]
+        uncounted = [not_excused[level] - expected[level]["counted"] for level in levels]
+        assert uncounted[-1] > 0  # the demo's latest half-year is still under review
+        for name, figures in (("counted", counted), ("uncounted", uncounted)):
+            row = re.search(rf'<tr data-count="{name}">(.*?)</tr>', html, re.S).group(1)
+            assert re.findall(r'<td class="app-num">(.*?)</td>', row) == [f"{n:,}" for n in figures]
         assert "SRV-01.service.housing" in html and "TRN-02.sector.health_care" in html and "CLI-05" in html
         assert hidden > 0 if params.state else hidden == 0  # whole programs publish every figure
 
