@@ -422,6 +422,16 @@ NOTES = """
   community order (a new index) to spare the sort was slower (25 ms: it reads every year's reports
   of each grant). The same export on PostgreSQL (the same seed, vacuumed and analysed): 0.75 s
   against the bare writer's 0.49 s, 1.53x, its reads slower than SQLite's in-process ones.
+- (2026-12-03 evening, measured apart, on the Intel Xeon machine of the 18:03 run) the reads
+  and the suppression take 95-96 ms at the same time on three connections against 121-123 ms one after
+  the other: reads 65-67 ms (93-95 ms one after the other), registering 14 ms, solving 6 ms, folding
+  the rest. Run at the same time, the program x community statement takes 60 ms instead of
+  31 ms: SQLite counts every allocation under one process-wide mutex. Switching that off
+  (`sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0)` through ctypes, before the first connection)
+  let it run alongside the Detail read in its own 36 ms, and the whole took 88 ms instead of
+  96: about 1.30x instead of 1.36x, still over 1.25x, so the hack into the process's SQLite
+  library was not kept. The Detail read (30 ms alone, 57 ms beside the others) is then the
+  longest, and most of it is Python, which runs one thread at a time.
 - The pandas comparison writes only the Detail sheet and does no suppression; the export writes
   every sheet, with charts.
 - The deadline scan's outbox is a directory on the same disk as the databases: creating a file
