@@ -428,10 +428,11 @@ NOTES = """
   the rest. Run at the same time, the program x community statement takes 60 ms instead of
   31 ms: SQLite counts every allocation under one process-wide mutex. Switching that off
   (`sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0)` through ctypes, before the first connection)
-  let it run alongside the Detail read in its own 36 ms, and the whole took 88 ms instead of
-  96: about 1.30x instead of 1.36x, still over 1.25x, so the hack into the process's SQLite
-  library was not kept. The Detail read (30 ms alone, 57 ms beside the others) is then the
-  longest, and most of it is Python, which runs one thread at a time.
+  let it run alongside the Detail read in its own 36 ms, and the reads and the suppression took
+  88 ms instead of 96 measured apart; but in `make bench`'s export benchmark (9 runs) the export
+  was 1.37x the bare writer with it, as without, its reads and suppression still 0.10 s: the
+  Detail read (30 ms alone, 57 ms beside the others) stays the longest, and most of it is
+  Python, which runs one thread at a time. Not kept.
 - The pandas comparison writes only the Detail sheet and does no suppression; the export writes
   every sheet, with charts.
 - The deadline scan's outbox is a directory on the same disk as the databases: creating a file
