@@ -7,7 +7,7 @@ from wtforms import BooleanField, SelectField
 
 from grants.extensions import db
 from grants.models import COMMUNITY_TYPES, Community, Program, Report
-from reporting.rollup import RollupParams, default_fiscal_year
+from reporting.rollup import MEASURE_COLUMNS, RollupParams, default_fiscal_year
 
 PERIOD_CHOICES = [("", "Whole fiscal year"), ("H1", "H1 (October to March)"), ("H2", "H2 (April to September)")]
 
@@ -57,3 +57,16 @@ class DashboardFilterForm(FlaskForm):
             region=int(region) if region else None, community_type=pick(self.community_type),
             community_id=community_id, include_submitted=bool(self.include_submitted.data),
         )
+
+
+COLUMN_LABELS = {"program": "Programs (with breakdowns)", "region": "HHS regions", "state": "States"}
+
+
+class MeasuresFilterForm(DashboardFilterForm):
+    """The dashboard's filters, and what the table of every measure has a column for."""
+
+    columns = SelectField("Columns", default="program", choices=[(c, COLUMN_LABELS[c]) for c in MEASURE_COLUMNS])
+
+    def to_columns(self) -> str:
+        """Call after to_params (which validates): a value that is not a choice falls back to programs."""
+        return "program" if self.columns.errors or not self.columns.data else self.columns.data

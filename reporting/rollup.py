@@ -224,14 +224,19 @@ class CommunityInfo:
     hhs_region: int
 
 
-class ProgramFigures(NamedTuple):
-    """One row of the table of every measure by program (`Rollup.by_program`)."""
+class MeasureRow(NamedTuple):
+    """One row of a table of every measure (`Rollup.measure_table`)."""
 
     spec: MeasureSpec
     cell: Cell
     how: str  # how the measure is combined across reports (aggregation_label)
-    programs: list  # the figure of each program, in Rollup.programs order
-    total: object  # the figure of all programs
+    figures: list  # the figure of each column, in the order of Rollup.columns
+    total: object  # the figure of them all
+
+
+# A table of every measure can have a column per program (with every breakdown category: the
+# roll-up groups categories by program), per HHS region or per state (measure totals).
+MEASURE_COLUMNS = ("program", "region", "state")
 
 
 @dataclass
@@ -292,14 +297,19 @@ class Rollup:
             return agg.percent(spec.code)[0]
         return self.shown((*level, key), agg.value(key))
 
-    def by_program(self) -> list[ProgramFigures]:
-        """Every published cell of every measure, by program and for all programs: the table of
-        the dashboard's measures page and the workbook's Summary sheet."""
+    def columns(self, by: str) -> dict:
+        """The programs, HHS regions or states (MEASURE_COLUMNS) of the roll-up: key -> Agg."""
+        return {"program": self.programs, "region": self.regions, "state": self.states}[by]
+
+    def measure_table(self, by: str = "program") -> list[MeasureRow]:
+        """Every published cell of every measure, per program, region or state and for them all:
+        the dashboard's measures page, and the workbook's Summary sheet (by program)."""
         names = {m.code: m.name for m in self.measures}
-        return [ProgramFigures(spec, cell, aggregation_label(spec, names),
-                               [self.figure(("program", code), agg, spec, cell.key) for code, agg in self.programs.items()],
-                               self.figure(("total",), self.total, spec, cell.key))
-                for spec in self.measures for cell in published_cells(spec)]
+        columns = self.columns(by).items()
+        return [MeasureRow(spec, cell, aggregation_label(spec, names),
+                           [self.figure((by, key), agg, spec, cell.key) for key, agg in columns],
+                           self.figure(("total",), self.total, spec, cell.key))
+                for spec in self.measures for cell in published_cells(spec, breakdowns=by == "program")]
 
     def state_region(self, state: str) -> int:
         return next(c.hhs_region for c in self.community_info.values() if c.state == state)

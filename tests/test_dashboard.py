@@ -7,6 +7,7 @@ import json
 import re
 
 import openpyxl
+import pytest
 
 from grants.extensions import db
 from grants.formatting import fmt_number
@@ -200,26 +201,30 @@ def _expected_text(spec, raw: dict, key: str) -> str:
     return fmt_number(raw["values"].get(key), spec.value_type)
 
 
-def test_every_measure_by_program_matches_totals_computed_from_raw_values(signed_in):
-    """Every cell of every measure, per program and for all programs, against sums taken from the
-    raw values; a figure the workbook hides is hidden here too (with a state filter a program's
-    row is less than the whole program, so its people counts are suppressed)."""
+@pytest.mark.parametrize("by", ["program", "region", "state"])
+def test_every_measure_table_matches_totals_computed_from_raw_values(signed_in, by):
+    """Every cell of every measure, per program (with breakdowns), HHS region or state and for them
+    all, against sums taken from the raw values; a figure the workbook hides is hidden here too
+    (a region, a state, and with a state filter a program, are less than a whole program, so their
+    people counts are suppressed)."""
     fy = default_fiscal_year()
     client = signed_in("leader@demo.test")
+    hidden_in = {}  # Ohio alone? -> how many figures the page hides
     for query, params in ((f"fy={fy}", RollupParams(fiscal_year=fy)),
                           (f"fy={fy}&state=OH", RollupParams(fiscal_year=fy, state="OH"))):
-        html = client.get(f"/dashboard/measures?{query}").get_data(as_text=True)
+        html = client.get(f"/dashboard/measures?{query}&columns={by}").get_data(as_text=True)
         rows = _measure_rows(html)
         expected = independent(params)
         workbook = build_rollup(params, detail=True)
-        programs = list(workbook.programs)
-        assert re.findall(r'<th scope="col" class="app-num"><abbr title="[^"]*">([^<]+)</abbr>', html) == programs
+        keys = list(workbook.columns(by))
+        assert re.findall(r'data-column="([^"]+)"', html) == [str(k) for k in keys] and keys
+        levels = [(by, key) for key in keys] + [("total",)]
         hidden = 0
         for spec in workbook.measures:
-            for cell in published_cells(spec):
+            for cell in published_cells(spec, breakdowns=by == "program"):
                 texts = rows.pop(cell.key)
-                assert len(texts) == len(programs) + 1
-                for level, text in zip([("program", code) for code in programs] + [("total",)], texts):
+                assert len(texts) == len(levels)
+                for level, text in zip(levels, texts):
                     raw = expected[level]
                     label = workbook.shown((*level, cell.key), raw["values"].get(cell.key))
                     if isinstance(label, str):
@@ -228,12 +233,15 @@ def test_every_measure_by_program_matches_totals_computed_from_raw_values(signed
                     else:
                         assert text == _expected_text(spec, raw, cell.key), (level, cell.key)
         assert rows == {}  # no other row
-        # reports in the figures, and those not excused that are not in them yet, per program
-        levels = [("program", code) for code in programs] + [("total",)]
+        assert ("SRV-01.service.housing" in html) == (by == "program") and "TRN-02" in html and "CLI-05" in html
+        hidden_in[bool(params.state)] = hidden
+        # reports in the figures, and those not excused that are not in them yet, per column
         not_excused = dict.fromkeys(levels, 0)
         for r in db.session.query(Report).filter(Report.fiscal_year == fy, Report.status != "excused"):
-            if not params.state or r.grant.community.state == params.state:
-                not_excused[("program", r.grant.program.code)] += 1
+            community = r.grant.community
+            if not params.state or community.state == params.state:
+                column = {"program": r.grant.program.code, "region": community.hhs_region, "state": community.state}[by]
+                not_excused[(by, column)] += 1
                 not_excused[("total",)] += 1
         counted = [expected[level]["counted"] for level in levels]
         uncounted = [not_excused[level] - expected[level]["counted"] for level in levels]
@@ -241,8 +249,16 @@ def test_every_measure_by_program_matches_totals_computed_from_raw_values(signed
         for name, figures in (("counted", counted), ("uncounted", uncounted)):
             row = re.search(rf'<tr data-count="{name}">(.*?)</tr>', html, re.S).group(1)
             assert re.findall(r'<td class="app-num">(.*?)</td>', row) == [f"{n:,}" for n in figures]
-        assert "SRV-01.service.housing" in html and "TRN-02.sector.health_care" in html and "CLI-05" in html
-        assert hidden > 0 if params.state else hidden == 0  # whole programs publish every figure
+    if by == "program":  # whole programs publish every figure; Ohio's programs are less than that
+        assert hidden_in[False] == 0 and hidden_in[True] > 0
+    else:  # the demo has regions and states with few clients
+        assert hidden_in[False] > 0
+
+
+def test_a_column_choice_that_is_not_one_is_said_and_the_table_is_by_program(signed_in):
+    html = signed_in("leader@demo.test").get("/dashboard/measures?columns=grant").get_data(as_text=True)
+    assert "Not a valid choice" in html
+    assert "<h1>Every measure by program</h1>" in html and 'data-column="YCCR"' in html
 
 
 def test_the_dashboard_links_to_every_measure_with_its_filters(signed_in):
@@ -252,5 +268,5 @@ def test_the_dashboard_links_to_every_measure_with_its_filters(signed_in):
     assert f"fy={fy}" in link and "program=YCCR" in link
     page = signed_in("officer@demo.test").get(link).get_data(as_text=True)
     assert "<h1>Every measure by program</h1>" in page
-    assert re.findall(r'<abbr title="[^"]*">([^<]+)</abbr></th>', page) == ["YCCR"]
+    assert re.findall(r'data-column="([^"]+)"', page) == ["YCCR"]
     assert "CCR-03" in page and "EDU-01" not in page  # YCCR's measures only

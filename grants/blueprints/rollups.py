@@ -10,7 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, send_fil
 from flask_login import current_user
 from markupsafe import Markup
 
-from forms.rollups import DashboardFilterForm
+from forms.rollups import DashboardFilterForm, MeasuresFilterForm
 from grants import web
 from grants.errors import NotFound
 from grants.extensions import db
@@ -34,6 +34,9 @@ DASHBOARD_MEASURES = tuple(dict.fromkeys((*HEADLINE_MEASURES, *CHART_MEASURES, *
 # Short column headings for the narrow tables (the full names are in the headline and the workbook).
 SHORT_NAMES = {"CLI-01": "Clients served", "CLI-02": "New clients", "CLI-03": "Cases closed",
                "PRT-01": "Partnerships", "FIN-01": "Funds expended"}
+# The table of every measure by program, region or state: its columns' noun, and its last column.
+MEASURE_TABLES = {"program": ("program", "All programs"), "region": ("HHS region", "All regions"),
+                  "state": ("state", "All states")}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -79,11 +82,15 @@ def dashboard():
 @bp.route("/dashboard/measures")
 @roles_required(*VIEWERS)
 def measures():
-    """Every measure by program, with the dashboard's filters: the workbook's Summary, on the web."""
-    form, params = _filters()
+    """Every measure by program (the workbook's Summary, on the web), region or state, with the
+    dashboard's filters."""
+    form = MeasuresFilterForm(request.args)
+    params = form.to_params()
+    by = form.to_columns()
     rollup = build_rollup(params)
-    return render_template("rollups/measures.html", form=form, params=params, figures=rollup.by_program(),
-                           **_page_context(rollup))
+    noun, all_label = MEASURE_TABLES[by]
+    return render_template("rollups/measures.html", form=form, params=params, by=by, noun=noun, all_label=all_label,
+                           columns=rollup.columns(by), rows=rollup.measure_table(by), **_page_context(rollup))
 
 
 @bp.route("/dashboard/communities/<int:community_id>")

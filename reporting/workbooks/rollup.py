@@ -159,7 +159,7 @@ def _summary(book: Book, rollup: Rollup) -> None:
     sheet.skip()
     measures_header = sheet.header(["Measure", "Figure", *[c for c, _ in programs], "All programs", "How it is combined"],
                                    ("text", "text", *["int"] * (len(programs) + 1), "text"))
-    figures = rollup.by_program()
+    figures = rollup.measure_table("program")
     # the codes column fits the longest cell key; labels and how-it-is-combined wrap in theirs
     widths = (max([len("All programs"), *(len(f.cell.key) + 1 for f in figures)]), SUMMARY_LABEL_WIDTH,
               *[13] * (len(programs) + 1), SUMMARY_HOW_WIDTH)

@@ -57,7 +57,8 @@ def test_the_dashboards_clients_trend_draws_incomplete_periods_dashed(page):
 
 def test_a_leader_goes_from_the_dashboard_to_every_measure_with_the_same_filters(page):
     """The filters chosen on the dashboard follow the link to the table of every measure, which
-    can be filtered again there and keeps its way back."""
+    can be filtered again there, have a column per region instead of per program, and keeps its
+    way back."""
     sign_in(page, "leader@demo.test")
     page.goto("/dashboard")
     page.get_by_label("State", exact=True).select_option("OH")
@@ -73,5 +74,13 @@ def test_a_leader_goes_from_the_dashboard_to_every_measure_with_the_same_filters
     page.get_by_label("Program", exact=True).select_option("YCCR")
     page.get_by_role("button", name="Apply filters").click()
     expect(table.locator("thead abbr")).to_have_text(["YCCR"])
+    page.get_by_label("State", exact=True).select_option("")
+    page.get_by_label("Columns").select_option("region")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page.locator("h1")).to_have_text("Every measure by HHS region")
+    expect(table.locator("thead th[data-column='5']")).to_contain_text("OH")
+    expect(table.locator("tr[data-cell='CLI-01.age.minor']")).to_have_count(0)  # breakdowns are by program
+    screenshot(page, "every-measure-by-region")
+    axe_check(page)
     page.get_by_role("navigation", name="Breadcrumbs").get_by_role("link", name="Dashboard").click()
-    expect(page).to_have_url(re.compile(r"/dashboard\?.*state=OH"))
+    expect(page).to_have_url(re.compile(r"/dashboard\?.*program=YCCR"))
