@@ -270,3 +270,17 @@ def test_the_dashboard_links_to_every_measure_with_its_filters(signed_in):
     assert "<h1>Every measure by program</h1>" in page
     assert re.findall(r'data-column="([^"]+)"', page) == ["YCCR"]
     assert "CCR-03" in page and "EDU-01" not in page  # YCCR's measures only
+
+
+def test_the_headline_says_how_many_reports_its_figures_count_and_how_many_are_still_to_come(signed_in):
+    fy = default_fiscal_year()
+    html = signed_in("leader@demo.test").get(f"/dashboard?fy={fy}").get_data(as_text=True)
+    reports = [r for r in db.session.query(Report).filter(Report.fiscal_year == fy, Report.status != "excused")]
+    counted = independent(RollupParams(fiscal_year=fy))[("total",)]["counted"]
+    assert 0 < counted < len(reports)  # the demo's latest half-year is still under review
+    note = re.search(r'data-note="headline-uncounted">(.*?)</p>', html, re.S).group(1)
+    assert re.sub(r"\s+", " ", note).startswith(
+        f"{counted:,} of {len(reports):,} reports (excused ones aside) are in these figures; "
+        f"the other {len(reports) - counted:,} are not yet due")
+    html = signed_in("leader@demo.test").get(f"/dashboard?fy={fy - 2}").get_data(as_text=True)
+    assert 'data-note="headline-uncounted"' not in html  # a closed year has every report in
