@@ -1,6 +1,8 @@
 """The dashboard's filters: a GET form (no CSRF token), turned into `RollupParams`."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from flask_wtf import FlaskForm
 from sqlalchemy import distinct, select
 from wtforms import BooleanField, SelectField
@@ -59,14 +61,25 @@ class DashboardFilterForm(FlaskForm):
         )
 
 
-COLUMN_LABELS = {"program": "Programs (with breakdowns)", "region": "HHS regions", "state": "States"}
+class MeasureTable(NamedTuple):
+    """How the table of every measure by one of MEASURE_COLUMNS is named."""
+
+    choice: str  # in the Columns field
+    noun: str  # "Every measure by ..."
+    all_label: str  # its last column
+
+
+MEASURE_TABLES = {"program": MeasureTable("Programs (with breakdowns)", "program", "All programs"),
+                  "region": MeasureTable("HHS regions", "HHS region", "All regions"),
+                  "state": MeasureTable("States", "state", "All states")}
 
 
 class MeasuresFilterForm(DashboardFilterForm):
     """The dashboard's filters, and what the table of every measure has a column for."""
 
-    columns = SelectField("Columns", default="program", choices=[(c, COLUMN_LABELS[c]) for c in MEASURE_COLUMNS])
+    columns = SelectField("Columns", default="program",
+                          choices=[(by, MEASURE_TABLES[by].choice) for by in MEASURE_COLUMNS])
 
     def to_columns(self) -> str:
-        """Call after to_params (which validates): a value that is not a choice falls back to programs."""
-        return "program" if self.columns.errors or not self.columns.data else self.columns.data
+        """The chosen columns; a value that is not a choice (to_params says so beside the field) is programs."""
+        return self.columns.data if self.columns.data in MEASURE_COLUMNS else "program"

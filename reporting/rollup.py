@@ -306,10 +306,13 @@ class Rollup:
         the dashboard's measures page, and the workbook's Summary sheet (by program)."""
         names = {m.code: m.name for m in self.measures}
         columns = self.columns(by).items()
-        return [MeasureRow(spec, cell, aggregation_label(spec, names),
-                           [self.figure((by, key), agg, spec, cell.key) for key, agg in columns],
-                           self.figure(("total",), self.total, spec, cell.key))
-                for spec in self.measures for cell in published_cells(spec, breakdowns=by == "program")]
+        rows = []
+        for spec in self.measures:
+            how = aggregation_label(spec, names)
+            rows += [MeasureRow(spec, cell, how, [self.figure((by, key), agg, spec, cell.key) for key, agg in columns],
+                                self.figure(("total",), self.total, spec, cell.key))
+                     for cell in published_cells(spec, breakdowns=by == "program")]
+        return rows
 
     def state_region(self, state: str) -> int:
         return next(c.hhs_region for c in self.community_info.values() if c.state == state)

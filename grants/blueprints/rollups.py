@@ -10,7 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, send_fil
 from flask_login import current_user
 from markupsafe import Markup
 
-from forms.rollups import DashboardFilterForm, MeasuresFilterForm
+from forms.rollups import MEASURE_TABLES, DashboardFilterForm, MeasuresFilterForm
 from grants import web
 from grants.errors import NotFound
 from grants.extensions import db
@@ -34,9 +34,6 @@ DASHBOARD_MEASURES = tuple(dict.fromkeys((*HEADLINE_MEASURES, *CHART_MEASURES, *
 # Short column headings for the narrow tables (the full names are in the headline and the workbook).
 SHORT_NAMES = {"CLI-01": "Clients served", "CLI-02": "New clients", "CLI-03": "Cases closed",
                "PRT-01": "Partnerships", "FIN-01": "Funds expended"}
-# The table of every measure by program, region or state: its columns' noun, and its last column.
-MEASURE_TABLES = {"program": ("program", "All programs"), "region": ("HHS region", "All regions"),
-                  "state": ("state", "All states")}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -88,8 +85,7 @@ def measures():
     params = form.to_params()
     by = form.to_columns()
     rollup = build_rollup(params)
-    noun, all_label = MEASURE_TABLES[by]
-    return render_template("rollups/measures.html", form=form, params=params, by=by, noun=noun, all_label=all_label,
+    return render_template("rollups/measures.html", form=form, params=params, by=by, table=MEASURE_TABLES[by],
                            columns=rollup.columns(by), rows=rollup.measure_table(by), **_page_context(rollup))
 
 

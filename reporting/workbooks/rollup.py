@@ -159,12 +159,12 @@ def _summary(book: Book, rollup: Rollup) -> None:
     sheet.skip()
     measures_header = sheet.header(["Measure", "Figure", *[c for c, _ in programs], "All programs", "How it is combined"],
                                    ("text", "text", *["int"] * (len(programs) + 1), "text"))
-    figures = rollup.measure_table("program")
+    rows = rollup.measure_table("program")
     # the codes column fits the longest cell key; labels and how-it-is-combined wrap in theirs
-    widths = (max([len("All programs"), *(len(f.cell.key) + 1 for f in figures)]), SUMMARY_LABEL_WIDTH,
+    widths = (max([len("All programs"), *(len(row.cell.key) + 1 for row in rows)]), SUMMARY_LABEL_WIDTH,
               *[13] * (len(programs) + 1), SUMMARY_HOW_WIDTH)
     clients_row = None
-    for spec, cell, how, by_program, total in figures:
+    for spec, cell, how, by_program, total in rows:
         label = cell_label(spec, cell)
         r = sheet.row(
             [cell.key, label, *[_excel(spec, figure) for figure in by_program], _excel(spec, total), how],
