@@ -166,6 +166,27 @@ def test_formula_like_names_come_back_as_text_with_the_quote_prefix(app, tmp_pat
     assert sorted(communities) == sorted(f"{name} {i}" for i, name in enumerate(HOSTILE))
 
 
+XML_LIKE = ["<r>Hope & Home</r>", "<r><t>Shown</t></r><r><t>instead</t></r>", "<b>Safe</b> & \"sound\" <r>"]
+
+
+def test_text_that_looks_like_xml_comes_back_as_itself(app, tmp_path):
+    # xlsxwriter writes a constant-memory string that starts with <r> and ends with </r> as raw
+    # XML: unguarded, the first name would make the file unreadable and the second would show
+    # other text than was typed
+    for i, name in enumerate(XML_LIKE):
+        org = OrganizationFactory(legal_name=name)
+        community = CommunityFactory(name=name, state="OH")
+        _, (report, *_) = grant_with_reports(community=community, organization=org)
+        file_report(report, {"CLI-01": 40 + i})
+    db.session.commit()
+    book = _export(tmp_path, RollupParams(fiscal_year=2026, today=TODAY))
+    detail = _rows(book["Detail"])
+    header = detail[0]
+    assert {r[header.index("Organization")] for r in detail[1:]} == set(XML_LIKE)  # Sheet.rows
+    assert {r[header.index("Community")] for r in detail[1:]} == set(XML_LIKE)
+    assert sorted(r[0] for r in _rows(book["By community"])[2:-1]) == sorted(XML_LIKE)  # Sheet.row
+
+
 def test_a_sheet_too_big_for_excel_is_refused_not_cut(demo, tmp_path, monkeypatch):
     monkeypatch.setattr(writer, "MAX_ROWS", 50)
     out = tmp_path / "big.xlsx"

@@ -5,6 +5,9 @@
 - Typed writes only: numbers with write_number, text with write_string. Text that a spreadsheet
   would read as a formula (= + - @, tab, CR at the start) also gets the quote-prefix format, so it
   stays text even when someone edits the cell.
+- Text is written as itself: xlsxwriter writes a constant-memory string that starts with <r> and
+  ends with </r> as raw rich-text XML, so such text (a name typed as "<r>a & b</r>" would break
+  the whole file) goes as one rich-text run of its escaped self (`literal`).
 - Excel's limits (1,048,576 rows, 16,384 columns) are checked before writing and raise
   WorkbookTooLarge: a sheet is never silently cut.
 """
@@ -15,6 +18,7 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from xml.sax.saxutils import escape as xml_escape
 
 import xlsxwriter
 
@@ -23,6 +27,7 @@ from grants.periods import EASTERN
 MAX_ROWS = 1_048_576
 MAX_COLS = 16_384
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+GUARDED_FIRST = frozenset((*FORMULA_TRIGGERS, "<"))  # text starting so is looked at before it is written
 
 # kind -> xlsxwriter format properties
 FORMATS: dict[str, dict] = {
@@ -72,6 +77,14 @@ def excel_datetime(value: datetime) -> datetime:
 
 def excel_date(value: date) -> datetime:
     return datetime(value.year, value.month, value.day)
+
+
+def literal(text: str) -> str:
+    """`text` as xlsxwriter must be given it in constant-memory mode to show exactly `text`: there
+    a string that starts with <r> and ends with </r> is written unescaped, as rich-text XML."""
+    if text.startswith("<r>") and text.endswith("</r>"):
+        return f'<r><t xml:space="preserve">{xml_escape(text)}</t></r>'
+    return text
 
 
 def eastern_stamp(moment: datetime) -> str:
@@ -191,11 +204,11 @@ class Sheet:
             c = col + i
             if isinstance(value, str):
                 if kind in NUMERIC_KINDS:
-                    ws.write_string(r, c, value, suppressed[kind])
+                    ws.write_string(r, c, literal(value), suppressed[kind])
                 elif value and value[0] in FORMULA_TRIGGERS:
                     ws.write_string(r, c, value, quoted[kind])
                 else:
-                    ws.write_string(r, c, value, formats[kind])
+                    ws.write_string(r, c, literal(value), formats[kind])
             elif isinstance(value, datetime):
                 ws.write_datetime(r, c, excel_datetime(value), formats["datetime"])
             elif isinstance(value, date):
@@ -233,7 +246,10 @@ class Sheet:
                 if kind is float or kind is int:
                     write_number(r, c, value, plain[c])
                 elif kind is str:
-                    if numeric[c] or (value and value[0] in FORMULA_TRIGGERS):
+                    if value and value[0] in GUARDED_FIRST:
+                        write_string(r, c, literal(value),
+                                     other[c] if numeric[c] or value[0] in FORMULA_TRIGGERS else plain[c])
+                    elif numeric[c]:
                         write_string(r, c, value, other[c])
                     else:
                         write_string(r, c, value, plain[c])
