@@ -284,20 +284,18 @@ def _detail(book: Book, rollup: Rollup, cells: list) -> None:
         if key[0] == "report" and key[2] in column:
             hidden.setdefault(key[1], []).append((column[key[2]], labels[mark]))
 
-    def rows():
-        for r in rollup.details:
-            figures = list(map(r.values.get, keys))
-            for i in percent:
-                if figures[i] is not None:
-                    figures[i] /= 100
-            for i, label in hidden.get(r.report_id, ()):
-                figures[i] = label
-            yield (r.award_number, r.program, r.organization, r.community, r.state, r.hhs_region, r.fiscal_year,
-                   r.half, r.report_type, STATUS_LABELS.get(r.status, r.status), r.effective_due_date,
-                   r.first_submitted_at, TIMELINESS_LABELS.get(r.timeliness, r.timeliness), r.version_number,
-                   *figures)
+    def cells(r) -> tuple:
+        figures = list(map(r.values.get, keys))
+        for i in percent:
+            if figures[i] is not None:
+                figures[i] /= 100
+        for i, label in hidden.get(r.report_id, ()):
+            figures[i] = label
+        return (r.award_number, r.program, r.organization, r.community, r.state, r.hhs_region, r.fiscal_year,
+                r.half, r.report_type, STATUS_LABELS.get(r.status, r.status), r.effective_due_date,
+                r.first_submitted_at, TIMELINESS_LABELS.get(r.timeliness, r.timeliness), r.version_number, *figures)
 
-    sheet.rows(rows(), kinds)
+    sheet.rows(rollup.details, kinds, cells)
     sheet.finish(header_row=header, widths=widths, freeze_cols=1, filter_rows=(header, sheet.next_row - 1))
 
 

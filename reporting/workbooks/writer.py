@@ -10,12 +10,23 @@
   the whole file) goes as one rich-text run of its escaped self (`literal`).
 - Excel's limits (1,048,576 rows, 16,384 columns) are checked before writing and raise
   WorkbookTooLarge: a sheet is never silently cut.
+- A long run of rows (the Detail sheet) is written by several processes at once where the machine
+  has the cores and forking is safe (`Sheet.rows`, `writer_processes`): xlsxwriter is Python, and
+  Python runs one thread at a time. This uses xlsxwriter's constant-memory internals (a sheet's
+  row file, its pending row, its dimension, a format's number), as pinned in requirements.txt;
+  tests/test_workbook_writer.py checks the file is byte for byte the one a single process writes.
 """
 from __future__ import annotations
 
+import json
 import math
+import os
+import shutil
+import tempfile
 import textwrap
-from collections.abc import Iterable, Sequence
+import threading
+import traceback
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from xml.sax.saxutils import escape as xml_escape
@@ -64,6 +75,8 @@ LINE_HEIGHT = 15
 MAX_ROW_HEIGHT = 409  # points: Excel's limit
 PAGE_WIDTH_CHARS = 220  # wider sheets print across pages instead of shrinking to one page width
 PAGE_TEXT_CHARS = 100  # of a printed page's header or footer text (Excel allows 255 with its codes)
+WRITERS_MAX = 4  # processes writing one run of rows
+ROWS_PER_WRITER_MIN = 400  # a writer process for fewer rows costs more (its fork and join) than it saves
 
 
 class WorkbookTooLarge(ValueError):
@@ -85,6 +98,16 @@ def literal(text: str) -> str:
     if text.startswith("<r>") and text.endswith("</r>"):
         return f'<r><t xml:space="preserve">{xml_escape(text)}</t></r>'
     return text
+
+
+def writer_processes(rows: int) -> int:
+    """How many processes write a run of `rows` rows (`Sheet.rows`): one per core, at most
+    WRITERS_MAX, each with at least ROWS_PER_WRITER_MIN rows; only this one where forking is not
+    safe: a process running other threads (the development server, the scheduler) would leave its
+    copy with their locks held."""
+    if not hasattr(os, "fork") or threading.active_count() > 1:
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)), WRITERS_MAX, rows // ROWS_PER_WRITER_MIN))
 
 
 def eastern_stamp(moment: datetime) -> str:
@@ -133,8 +156,10 @@ def page_setup(ws, *, running_head: str = "", running_foot: str = "", landscape:
 class Book:
     """An xlsxwriter workbook in constant-memory mode with the shared formats."""
 
-    def __init__(self, stream, *, record: bool = False, running_head: str = "", running_foot: str = "") -> None:
-        """`running_head` and `running_foot`: what every printed page says it is (`page_setup`)."""
+    def __init__(self, stream, *, record: bool = False, running_head: str = "", running_foot: str = "",
+                 writers: int | None = None) -> None:
+        """`running_head` and `running_foot`: what every printed page says it is (`page_setup`);
+        `writers`: how many processes write a run of rows (None: `writer_processes` decides)."""
         self.workbook = xlsxwriter.Workbook(stream, {"constant_memory": True, "strings_to_formulas": False,
                                                      "strings_to_urls": False, "strings_to_numbers": False})
         self.formats = {kind: self.workbook.add_format(props) for kind, props in FORMATS.items()}
@@ -144,6 +169,7 @@ class Book:
         # When recording, every written row is kept (benchmarks replay them with bare xlsxwriter).
         self.recording: list[tuple[str, int, tuple, tuple]] | None = [] if record else None
         self.running_head, self.running_foot = running_head, running_foot
+        self.writers = writers
 
     def sheet(self, name: str) -> Sheet:
         return Sheet(self, name)
@@ -221,49 +247,76 @@ class Sheet:
         self.next_row = r + 1
         return r
 
-    def rows(self, rows: Iterable[Sequence], kinds: Sequence[str]) -> None:
-        """Many rows of the same columns (the Detail sheet): what `row` writes, with each column's
-        formats looked up once instead of once per cell. Every row has len(kinds) cells."""
-        ws, book = self.ws, self.book
-        write_string, write_number, write_datetime = ws.write_string, ws.write_number, ws.write_datetime
+    def rows(self, items: Sequence, kinds: Sequence[str], cells: Callable[[object], Sequence] | None = None) -> None:
+        """One row per item, of the same columns (the Detail sheet): `cells(item)` its len(kinds)
+        cells (the item itself without `cells`). What `row` writes, with each column's formats
+        looked up once instead of once per cell. Where `writer_processes` allows, forked copies
+        of this process write the first parts at the same time as this one writes the last
+        (`_rows_in_processes`); the sheet is the same either way."""
         if len(kinds) > MAX_COLS:
             raise WorkbookTooLarge(f"The {self.name} sheet reached Excel's limit of {MAX_COLS:,} columns.")
+        first = self.next_row
+        if first + len(items) > MAX_ROWS:
+            raise WorkbookTooLarge(f"The {self.name} sheet reached Excel's limit of {MAX_ROWS:,} rows.")
+        write = self._row_writer(kinds, cells)
+        book = self.book
+        processes = 1 if book.recording is not None else book.writers or writer_processes(len(items))
+        try:
+            if not 1 < processes <= len(items):
+                raise _NoFork
+            _rows_in_processes(self, items, first, write, processes)
+        except _NoFork:  # one process, or the system could not fork (out of processes or memory): all here
+            write(items, first)
+        self.next_row = first + len(items)
+        self.width = max(self.width, len(kinds))
+
+    def _row_writer(self, kinds: Sequence[str], cells: Callable[[object], Sequence] | None):
+        """write(items, first_row): the rows of `items` from `first_row` on."""
+        ws, book = self.ws, self.book
+        write_string, write_number, write_datetime = ws.write_string, ws.write_number, ws.write_datetime
         plain = [book.formats[k] for k in kinds]
         # text in a numeric column (a suppression label) is right-aligned; formula-like text is quoted
         other = [book.suppressed[k] if k in NUMERIC_KINDS else book.quoted.get(k) for k in kinds]
         numeric = [k in NUMERIC_KINDS for k in kinds]
         date_format, datetime_format = book.formats["date"], book.formats["datetime"]
-        recording, columns = book.recording, range(len(kinds))
-        r = self.next_row
-        for cells in rows:
-            if r >= MAX_ROWS:
-                raise WorkbookTooLarge(f"The {self.name} sheet reached Excel's limit of {MAX_ROWS:,} rows.")
-            for c in columns:
-                value = cells[c]
-                if value is None:
-                    continue
-                kind = type(value)
-                if kind is float or kind is int:
-                    write_number(r, c, value, plain[c])
-                elif kind is str:
-                    if value and value[0] in GUARDED_FIRST:
-                        write_string(r, c, literal(value),
-                                     other[c] if numeric[c] or value[0] in FORMULA_TRIGGERS else plain[c])
-                    elif numeric[c]:
-                        write_string(r, c, value, other[c])
+        # A format's number in the file is given when a cell of it is first written out: given
+        # here, before any writer process starts (the row still pending too), every process
+        # writes the same numbers, which the file's list of formats then has.
+        pending = [cell.format for cells in ws.table.values() for cell in cells.values()]
+        pending += [options[1] for r, options in ws.set_rows.items() if r in ws.table or r == ws.previous_row]
+        for used in dict.fromkeys([*pending, *plain, *other, date_format, datetime_format]):
+            if used is not None:
+                used._get_xf_index()
+        recording, columns, name = book.recording, range(len(kinds)), self.name
+
+        def write(items: Sequence, r: int) -> None:
+            for item in items:
+                row = cells(item) if cells else item
+                for c in columns:
+                    value = row[c]
+                    if value is None:
+                        continue
+                    kind = type(value)
+                    if kind is float or kind is int:
+                        write_number(r, c, value, plain[c])
+                    elif kind is str:
+                        if value and value[0] in GUARDED_FIRST:
+                            write_string(r, c, literal(value),
+                                         other[c] if numeric[c] or value[0] in FORMULA_TRIGGERS else plain[c])
+                        elif numeric[c]:
+                            write_string(r, c, value, other[c])
+                        else:
+                            write_string(r, c, value, plain[c])
+                    elif kind is datetime:
+                        write_datetime(r, c, excel_datetime(value), datetime_format)
+                    elif kind is date:
+                        write_datetime(r, c, excel_date(value), date_format)
                     else:
-                        write_string(r, c, value, plain[c])
-                elif kind is datetime:
-                    write_datetime(r, c, excel_datetime(value), datetime_format)
-                elif kind is date:
-                    write_datetime(r, c, excel_date(value), date_format)
-                else:
-                    write_number(r, c, float(value), plain[c])
-            if recording is not None:
-                recording.append((self.name, r, tuple(cells), tuple(kinds)))
-            r += 1
-        self.next_row = r
-        self.width = max(self.width, len(kinds))
+                        write_number(r, c, float(value), plain[c])
+                if recording is not None:
+                    recording.append((name, r, tuple(row), tuple(kinds)))
+                r += 1
+        return write
 
     def header(self, labels: Sequence[str], kinds: Sequence[str], widths: Sequence[float] | None = None) -> int:
         """A heading row: headings over numbers are right-aligned like their numbers. With the
@@ -298,3 +351,114 @@ class Sheet:
                    landscape=landscape, one_page_wide=one_page_wide)
         if not one_page_wide and freeze_cols:
             ws.repeat_columns(0, freeze_cols - 1)
+
+
+# --- a run of rows written by several processes -----------------------------------------------------
+
+class _NoFork(Exception):
+    """The rows are written in this process alone: nothing of them is written yet."""
+
+
+def _rows_in_processes(sheet: Sheet, items: Sequence, first_row: int, write, processes: int) -> None:
+    """Write `items` (rows from `first_row` on) in `processes` parts: forked copies of this process
+    write all but the last, this one the last, each into a file of its own; the parts are then
+    appended in order to the sheet's own row file, which xlsxwriter assembles at close as it would
+    had one process written them all (constant-memory mode keeps only the pending row in memory,
+    and a part's last row is written by the part, so no row is written twice or lost). A child
+    reports the cells' extent it saw (the sheet's dimension) through a pipe. A child that fails
+    fails the workbook: this process waits for every child before it raises."""
+    ws = sheet.ws
+    bounds = [len(items) * i // processes for i in range(processes + 1)]
+    own_file = ws.row_data_fh
+    own_file.flush()  # a child's copy of unwritten buffered rows would be written twice
+    parts = []
+    children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
+    try:
+        for _ in range(processes):
+            fd, path = tempfile.mkstemp(dir=ws.tmpdir, suffix=".rows")
+            os.close(fd)
+            parts.append(path)
+        try:
+            for i in range(processes - 1):
+                read_end, write_end = os.pipe()
+                try:
+                    pid = os.fork()
+                except OSError:
+                    os.close(read_end)
+                    os.close(write_end)
+                    if children:
+                        raise
+                    raise _NoFork from None
+                if pid == 0:  # the child: never returns
+                    os.close(read_end)
+                    _write_part(ws, write, items[bounds[i]:bounds[i + 1]], first_row + bounds[i], parts[i],
+                                keep_pending=i == 0, report=write_end)
+                os.close(write_end)
+                children.append((pid, read_end))
+            with open(parts[-1], "w", encoding="utf-8") as fh:
+                ws.fh = ws.row_data_fh = fh
+                _start_part(ws, first_row + bounds[-2])
+                write(items[bounds[-2]:], first_row + bounds[-2])  # its last row stays pending, as at the end of any sheet
+        finally:
+            extents = [_joined(pid, read_end) for pid, read_end in children]
+        failed = [pid for (pid, _), extent in zip(children, extents) if extent is None]
+        if failed:
+            raise RuntimeError(f"A process writing rows of the {sheet.name} sheet failed (pid {failed[0]}); "
+                               "its error is in the log.")
+        own_file.close()
+        with open(ws.row_data_filename, "ab") as out:
+            for path in parts:
+                with open(path, "rb") as part:
+                    shutil.copyfileobj(part, out)
+        for extent in extents:
+            _widen(ws, *extent)
+    finally:
+        if ws.row_data_fh is not own_file:  # this process wrote its part: the sheet goes on in its own file
+            own_file.close()
+            ws.fh = ws.row_data_fh = open(ws.row_data_filename, "a+", encoding="utf-8")  # noqa: SIM115 (xlsxwriter closes it)
+        for path in parts:
+            os.unlink(path)
+
+
+def _start_part(ws, row: int) -> None:
+    """A part that starts at `row`: the row pending before it is the first part's to write."""
+    ws.table.clear()
+    ws.previous_row = row
+
+
+def _write_part(ws, write, items: Sequence, row: int, path: str, *, keep_pending: bool, report: int) -> None:
+    """In a child: write `items` from `row` on into `path` (the first part also the row pending
+    before it), report the cells' extent through `report` and leave without running anything of
+    the parent's (os._exit: no atexit, no buffers of the parent's files flushed twice)."""
+    status = 1
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            ws.fh = ws.row_data_fh = fh
+            if not keep_pending:
+                _start_part(ws, row)
+            write(items, row)
+            ws._write_single_row()  # the part's last row: the next part starts after it
+        os.write(report, json.dumps([ws.dim_rowmin, ws.dim_rowmax, ws.dim_colmin, ws.dim_colmax]).encode())
+        status = 0
+    except BaseException:  # noqa: BLE001 (reported to the parent by the exit status)
+        traceback.print_exc()
+    finally:
+        os._exit(status)
+
+
+def _joined(pid: int, read_end: int) -> list | None:
+    """A child's reported extent once it has exited; None when it failed."""
+    with os.fdopen(read_end, "rb") as pipe:
+        report = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    return json.loads(report) if os.waitstatus_to_exitcode(status) == 0 and report else None
+
+
+def _widen(ws, row_min, row_max, col_min, col_max) -> None:
+    """The sheet's dimension, widened to what a child wrote."""
+    if row_min is None:
+        return
+    ws.dim_rowmin = row_min if ws.dim_rowmin is None else min(ws.dim_rowmin, row_min)
+    ws.dim_rowmax = row_max if ws.dim_rowmax is None else max(ws.dim_rowmax, row_max)
+    ws.dim_colmin = col_min if ws.dim_colmin is None else min(ws.dim_colmin, col_min)
+    ws.dim_colmax = col_max if ws.dim_colmax is None else max(ws.dim_colmax, col_max)
