@@ -159,8 +159,8 @@ import os
 exit_now = os._exit
 def measured_exit(status):  # the export's writer processes (forks of this one) say what they used, then leave
     with open(os.path.join({out!r} + ".writers", str(os.getpid())), "w") as f:
-        rollup = dict(l.split(":") for l in open("/proc/self/smaps_rollup") if l.startswith("Private_"))
-        print(sum(int(v.split()[0]) for v in rollup.values()) / 1024, high_water_mb(), file=f)
+        private_kb = [int(l.split()[1]) for l in open("/proc/self/smaps_rollup") if l.startswith("Private_")]
+        print(sum(private_kb) / 1024, high_water_mb(), file=f)
     exit_now(status)
 os._exit = measured_exit
 os.makedirs({out!r} + ".writers", exist_ok=True)

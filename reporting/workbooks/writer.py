@@ -103,6 +103,13 @@ def literal(text: str) -> str:
     return text
 
 
+def text_cell(value: str, numeric: bool, plain, other) -> tuple[str, object]:
+    """The string and format that show `value` as typed in a cell: `other` for text in a numeric
+    column (a suppression label, right-aligned) and for formula-like text (quoted), `plain` else;
+    text xlsxwriter would write as XML escaped (`literal`)."""
+    return literal(value), other if numeric or (value and value[0] in FORMULA_TRIGGERS) else plain
+
+
 def writer_processes(rows: int) -> int:
     """How many processes write a run of `rows` rows (`Sheet.rows`): one per core, at most
     WRITERS_MAX, each with at least ROWS_PER_WRITER_MIN rows; only this one where forking is not
@@ -169,6 +176,8 @@ class Book:
         self.quoted = {kind: self.workbook.add_format({**FORMATS[kind], "quote_prefix": True}) for kind in TEXT_KINDS}
         self.suppressed = {kind: self.workbook.add_format({**{k: v for k, v in FORMATS[kind].items() if k != "num_format"},
                                                            "align": "right"}) for kind in NUMERIC_KINDS}
+        # a kind's format for text that is not plain text (`text_cell`)
+        self.other = {kind: self.suppressed[kind] if kind in NUMERIC_KINDS else self.quoted.get(kind) for kind in FORMATS}
         # When recording, every written row is kept (benchmarks replay them with bare xlsxwriter).
         self.recording: list[tuple[str, int, tuple, tuple]] | None = [] if record else None
         self.running_head, self.running_foot = running_head, running_foot
@@ -222,7 +231,7 @@ class Sheet:
         if col + len(cells) > MAX_COLS:
             raise WorkbookTooLarge(f"The {self.name} sheet reached Excel's limit of {MAX_COLS:,} columns.")
         ws, book = self.ws, self.book
-        formats, quoted, suppressed = book.formats, book.quoted, book.suppressed
+        formats, other = book.formats, book.other
         if height:
             ws.set_row(r, height)
         single = kinds if isinstance(kinds, str) else None
@@ -232,12 +241,7 @@ class Sheet:
             kind = single or kinds[i]
             c = col + i
             if isinstance(value, str):
-                if kind in NUMERIC_KINDS:
-                    ws.write_string(r, c, literal(value), suppressed[kind])
-                elif value and value[0] in FORMULA_TRIGGERS:
-                    ws.write_string(r, c, value, quoted[kind])
-                else:
-                    ws.write_string(r, c, literal(value), formats[kind])
+                ws.write_string(r, c, *text_cell(value, kind in NUMERIC_KINDS, formats[kind], other[kind]))
             elif isinstance(value, datetime):
                 ws.write_datetime(r, c, excel_datetime(value), formats["datetime"])
             elif isinstance(value, date):
@@ -264,12 +268,8 @@ class Sheet:
         write = self._row_writer(kinds, cells)
         book = self.book
         processes = 1 if book.recording is not None else book.writers or writer_processes(len(items))
-        try:
-            if not 1 < processes <= len(items):
-                raise _NoFork
-            _rows_in_processes(self, items, first, write, processes)
-        except _NoFork:  # one process, or the system could not fork (out of processes or memory): all here
-            write(items, first)
+        if not (1 < processes <= len(items) and _rows_in_processes(self, items, first, write, processes)):
+            write(items, first)  # one process, or the system could not fork (out of processes or memory)
         self.next_row = first + len(items)
         self.width = max(self.width, len(kinds))
 
@@ -278,15 +278,14 @@ class Sheet:
         ws, book = self.ws, self.book
         write_string, write_number, write_datetime = ws.write_string, ws.write_number, ws.write_datetime
         plain = [book.formats[k] for k in kinds]
-        # text in a numeric column (a suppression label) is right-aligned; formula-like text is quoted
-        other = [book.suppressed[k] if k in NUMERIC_KINDS else book.quoted.get(k) for k in kinds]
+        other = [book.other[k] for k in kinds]
         numeric = [k in NUMERIC_KINDS for k in kinds]
         date_format, datetime_format = book.formats["date"], book.formats["datetime"]
         # A format's number in the file is given when a cell of it is first written out: given
         # here, before any writer process starts (the row still pending too), every process
         # writes the same numbers, which the file's list of formats then has.
-        pending = [cell.format for cells in ws.table.values() for cell in cells.values()]
-        pending += [options[1] for r, options in ws.set_rows.items() if r in ws.table or r == ws.previous_row]
+        pending = [cell.format for cell in ws.table.get(ws.previous_row, {}).values()]
+        pending.append((ws.set_rows.get(ws.previous_row) or (None, None))[1])  # the row's own format
         for used in dict.fromkeys([*pending, *plain, *other, date_format, datetime_format]):
             if used is not None:
                 used._get_xf_index()
@@ -303,12 +302,9 @@ class Sheet:
                     if kind is float or kind is int:
                         write_number(r, c, value, plain[c])
                     elif kind is str:
-                        if value and value[0] in GUARDED_FIRST:
-                            write_string(r, c, literal(value),
-                                         other[c] if numeric[c] or value[0] in FORMULA_TRIGGERS else plain[c])
-                        elif numeric[c]:
-                            write_string(r, c, value, other[c])
-                        else:
+                        if numeric[c] or (value and value[0] in GUARDED_FIRST):
+                            write_string(r, c, *text_cell(value, numeric[c], plain[c], other[c]))
+                        else:  # plain text, as typed: the most of any sheet's strings, spared the call
                             write_string(r, c, value, plain[c])
                     elif kind is datetime:
                         write_datetime(r, c, excel_datetime(value), datetime_format)
@@ -358,18 +354,18 @@ class Sheet:
 
 # --- a run of rows written by several processes -----------------------------------------------------
 
-class _NoFork(Exception):
-    """The rows are written in this process alone: nothing of them is written yet."""
+DIMENSION = ("dim_rowmin", "dim_rowmax", "dim_colmin", "dim_colmax")  # a worksheet's extent, as xlsxwriter keeps it
 
 
-def _rows_in_processes(sheet: Sheet, items: Sequence, first_row: int, write, processes: int) -> None:
+def _rows_in_processes(sheet: Sheet, items: Sequence, first_row: int, write, processes: int) -> bool:
     """Write `items` (rows from `first_row` on) in `processes` parts: forked copies of this process
     write all but the last, this one the last, each into a file of its own; the parts are then
     appended in order to the sheet's own row file, which xlsxwriter assembles at close as it would
     had one process written them all (constant-memory mode keeps only the pending row in memory,
     and a part's last row is written by the part, so no row is written twice or lost). A child
     reports the cells' extent it saw (the sheet's dimension) through a pipe. A child that fails
-    fails the workbook: this process waits for every child before it raises."""
+    fails the workbook: this process waits for every child before it raises. False, with nothing
+    written, when the system could not fork the first child."""
     ws = sheet.ws
     bounds = [len(items) * i // processes for i in range(processes + 1)]
     own_file = ws.row_data_fh
@@ -391,7 +387,7 @@ def _rows_in_processes(sheet: Sheet, items: Sequence, first_row: int, write, pro
                     os.close(write_end)
                     if children:
                         raise
-                    raise _NoFork from None
+                    return False
                 if pid == 0:  # the child: never returns
                     os.close(read_end)
                     _write_part(ws, write, items[bounds[i]:bounds[i + 1]], first_row + bounds[i], parts[i],
@@ -408,16 +404,16 @@ def _rows_in_processes(sheet: Sheet, items: Sequence, first_row: int, write, pro
         if failed:
             raise RuntimeError(f"A process writing rows of the {sheet.name} sheet failed (pid {failed[0]}); "
                                "its error is in the log.")
-        own_file.close()
         with open(ws.row_data_filename, "ab") as out:
             for path in parts:
                 with open(path, "rb") as part:
                     shutil.copyfileobj(part, out)
         for extent in extents:
-            _widen(ws, *extent)
+            _widen(ws, extent)
+        return True
     finally:
         if ws.row_data_fh is not own_file:  # this process wrote its part: the sheet goes on in its own file
-            own_file.close()
+            own_file.close()  # nothing in its buffer: flushed before the fork, unused since
             ws.fh = ws.row_data_fh = open(ws.row_data_filename, "a+", encoding="utf-8")  # noqa: SIM115 (xlsxwriter closes it)
         for path in parts:
             os.unlink(path)
@@ -441,7 +437,7 @@ def _write_part(ws, write, items: Sequence, row: int, path: str, *, keep_pending
                 _start_part(ws, row)
             write(items, row)
             ws._write_single_row()  # the part's last row: the next part starts after it
-        os.write(report, json.dumps([ws.dim_rowmin, ws.dim_rowmax, ws.dim_colmin, ws.dim_colmax]).encode())
+        os.write(report, json.dumps([getattr(ws, name) for name in DIMENSION]).encode())
         status = 0
     except BaseException:  # noqa: BLE001 (reported to the parent by the exit status)
         traceback.print_exc()
@@ -457,11 +453,9 @@ def _joined(pid: int, read_end: int) -> list | None:
     return json.loads(report) if os.waitstatus_to_exitcode(status) == 0 and report else None
 
 
-def _widen(ws, row_min, row_max, col_min, col_max) -> None:
-    """The sheet's dimension, widened to what a child wrote."""
-    if row_min is None:
-        return
-    ws.dim_rowmin = row_min if ws.dim_rowmin is None else min(ws.dim_rowmin, row_min)
-    ws.dim_rowmax = row_max if ws.dim_rowmax is None else max(ws.dim_rowmax, row_max)
-    ws.dim_colmin = col_min if ws.dim_colmin is None else min(ws.dim_colmin, col_min)
-    ws.dim_colmax = col_max if ws.dim_colmax is None else max(ws.dim_colmax, col_max)
+def _widen(ws, extent: list) -> None:
+    """The sheet's dimension, widened to what a child wrote (its DIMENSION values)."""
+    for name, theirs, pick in zip(DIMENSION, extent, (min, max, min, max)):
+        ours = getattr(ws, name)
+        if theirs is not None:
+            setattr(ws, name, theirs if ours is None else pick(ours, theirs))
