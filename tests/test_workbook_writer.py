@@ -20,7 +20,7 @@ KINDS = ("text", "int", "date", "rate")
 
 
 def _items(n: int) -> list[tuple]:
-    # the last column is filled in the first rows only: the sheet's extent comes from a child
+    # the last column is filled in the first rows only (a child's)
     return [(f"=row {i}" if i % 7 == 0 else f"row {i}", i, date(2026, 1 + i % 12, 1), 0.5 if i < 3 else None)
             for i in range(n)]
 
@@ -50,6 +50,16 @@ def test_rows_written_by_several_processes_make_the_same_file_as_one(tmp_path, w
     assert rows[0][0] == "Title" and rows[1] == ("Name", "Count", "Date", "Rate")
     assert [r[1] for r in rows[2:-1]] == list(range(1001))  # every row once, in order
     assert rows[2][3] == 0.5 and rows[-1][0] == "After the run"
+
+
+def test_the_sheets_extent_counts_what_a_child_wrote(tmp_path):
+    # no row before the run: its first row and its last column are a child's alone
+    for n in (1, 2):
+        book = writer.Book(str(tmp_path / f"w{n}.xlsx"), writers=n)
+        book.sheet("Rows").rows(_items(300), KINDS)
+        book.close()
+    assert _parts(tmp_path / "w2.xlsx") == _parts(tmp_path / "w1.xlsx")
+    assert b'<dimension ref="A1:D300"/>' in _parts(tmp_path / "w2.xlsx")["xl/worksheets/sheet1.xml"]
 
 
 def test_the_export_is_the_same_whatever_the_number_of_writers(demo, tmp_path, monkeypatch):
